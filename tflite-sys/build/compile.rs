@@ -1,0 +1,322 @@
+//! Compiling the unpacked sources with `cc`: one function per native component, each
+//! returning its object files; `main` archives them all into one `libtensorflowlite.a`.
+
+use std::path::{Path, PathBuf};
+
+/// Where each unpacked component lives.
+pub struct Tree {
+    pub root: PathBuf,
+}
+
+impl Tree {
+    pub fn dir(&self, component: &str) -> PathBuf {
+        self.root.join(component)
+    }
+    /// Headers of the ruy binary package.
+    pub fn ruy_include(&self) -> PathBuf {
+        self.dir("ruy").join("usr/include")
+    }
+}
+
+/// What we compile for: derived from cargo's target description, never from the host.
+pub struct Target {
+    pub arch: String,
+    pub os: String,
+}
+
+/// Reads a source list from vendor/lists: one path a line, `#` comments, `[section]` headers.
+pub fn read_list(path: &Path) -> Result<Vec<(String, Vec<String>)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut out: Vec<(String, Vec<String>)> = vec![(String::new(), Vec::new())];
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            out.push((s.to_string(), Vec::new()));
+        } else if let Some(last) = out.last_mut() {
+            last.1.push(line.to_string());
+        }
+    }
+    out.retain(|(_, files)| !files.is_empty());
+    Ok(out)
+}
+
+fn flat_list(path: &Path) -> Result<Vec<String>, String> {
+    Ok(read_list(path)?.into_iter().flat_map(|(_, f)| f).collect())
+}
+
+/// The settings every native file shares: always optimised, never debug-info heavy, PIC.
+fn base(cpp: bool) -> cc::Build {
+    let mut b = cc::Build::new();
+    b.cargo_metadata(false)
+        .cpp(cpp)
+        .opt_level(2)
+        .debug(false)
+        .pic(true)
+        .warnings(false)
+        .extra_warnings(false)
+        .define("NDEBUG", None);
+    if cpp {
+        b.std("c++17");
+    } else {
+        b.std("gnu11");
+    }
+    b
+}
+
+
+pub struct Ctx<'a> {
+    pub tree: &'a Tree,
+    pub target: &'a Target,
+    pub lists: PathBuf,
+    pub xnnpack: bool,
+    /// Where the object files go (deleted once archived).
+    pub obj_dir: PathBuf,
+}
+
+impl Ctx<'_> {
+    fn compile(&self, b: &mut cc::Build, what: &str) -> Result<Vec<PathBuf>, String> {
+        crate::progress(&format!("compiling {what}"));
+        b.out_dir(&self.obj_dir);
+        b.try_compile_intermediates().map_err(|e| format!("compiling {what} failed: {e}"))
+    }
+
+    fn d(&self, c: &str) -> PathBuf {
+        self.tree.dir(c)
+    }
+
+    /// Include folders for TFLite and everything that includes its headers.
+    fn tflite_includes(&self, b: &mut cc::Build) {
+        b.include(self.d("tensorflow"))
+            .include(self.d("flatbuffers").join("include"))
+            .include(self.d("abseil"))
+            .include(self.d("eigen"))
+            .include(self.d("gemmlowp"))
+            .include(self.d("farmhash").join("src"))
+            .include(self.d("fp16").join("include"))
+            .include(self.d("pthreadpool").join("include"))
+            .include(self.d("cpuinfo").join("include"))
+            .include(self.d("xnnpack").join("include"))
+            .include(self.tree.ruy_include());
+        if self.target.arch == "x86_64" || self.target.arch == "x86" {
+            b.include(self.d("neon2sse"));
+        }
+    }
+
+    pub fn tflite(&self) -> Result<Vec<PathBuf>, String> {
+        let mut b = base(true);
+        self.tflite_includes(&mut b);
+        b.define("TFL_STATIC_LIBRARY_BUILD", None)
+            .define("EIGEN_MPL2_ONLY", None)
+            .define("EIGEN_NEON_GEBP_NR", "4");
+        let root = self.d("tensorflow");
+        let mut files = flat_list(&self.lists.join("tflite.txt"))?;
+        if self.xnnpack {
+            files.extend(flat_list(&self.lists.join("tflite-xnnpack-delegate.txt"))?);
+        }
+        b.files(files.iter().map(|f| root.join(f)));
+        self.compile(&mut b, &format!("TensorFlow Lite 2.14.1 ({} files)", files.len()))
+    }
+
+    pub fn abseil(&self) -> Result<Vec<PathBuf>, String> {
+        let mut b = base(true);
+        b.include(self.d("abseil"));
+        let files = flat_list(&self.lists.join("abseil.txt"))?;
+        b.files(files.iter().map(|f| self.d("abseil").join(f)));
+        self.compile(&mut b, &format!("abseil ({} files)", files.len()))
+    }
+
+    pub fn flatbuffers(&self) -> Result<Vec<PathBuf>, String> {
+        let mut b = base(true);
+        b.include(self.d("flatbuffers").join("include")).file(self.d("flatbuffers").join("src/util.cpp"));
+        self.compile(&mut b, "flatbuffers runtime")
+    }
+
+    pub fn farmhash(&self) -> Result<Vec<PathBuf>, String> {
+        let mut b = base(true);
+        b.include(self.d("farmhash").join("src")).file(self.d("farmhash").join("src/farmhash.cc"));
+        self.compile(&mut b, "farmhash")
+    }
+
+    pub fn fft2d(&self) -> Result<Vec<PathBuf>, String> {
+        let mut b = base(false);
+        b.files(["fftsg.c", "fftsg2d.c"].iter().map(|f| self.d("fft2d").join(f)));
+        self.compile(&mut b, "fft2d")
+    }
+
+    pub fn pthreadpool(&self) -> Result<Vec<PathBuf>, String> {
+        let mut b = base(false);
+        let d = self.d("pthreadpool");
+        b.include(d.join("include"))
+            .include(d.join("src"))
+            .include(self.d("fxdiv").join("include"))
+            .define("PTHREADPOOL_USE_CPUINFO", "0")
+            .define("PTHREADPOOL_USE_FUTEX", "1")
+            .files(["legacy-api.c", "memory.c", "portable-api.c", "pthreads.c"].iter().map(|f| d.join("src").join(f)));
+        if self.target.arch == "x86_64" || self.target.arch == "x86" {
+            b.file(d.join("src/fastpath.c")).define("PTHREADPOOL_USE_FASTPATH", "1");
+        }
+        self.compile(&mut b, "pthreadpool")
+    }
+
+    pub fn cpuinfo(&self) -> Result<Vec<PathBuf>, String> {
+        let mut b = base(false);
+        let d = self.d("cpuinfo");
+        b.include(d.join("include")).include(d.join("src")).define("CPUINFO_LOG_LEVEL", "2").define("_GNU_SOURCE", None);
+        let mut files = vec!["init.c", "api.c", "cache.c", "log.c"];
+        if self.target.os == "linux" || self.target.os == "android" {
+            files.extend(["linux/cpulist.c", "linux/multiline.c", "linux/processors.c", "linux/smallfile.c"]);
+        }
+        match self.target.arch.as_str() {
+            "x86_64" | "x86" => {
+                files.extend([
+                    "x86/init.c", "x86/info.c", "x86/vendor.c", "x86/uarch.c", "x86/name.c", "x86/topology.c",
+                    "x86/isa.c", "x86/cache/init.c", "x86/cache/descriptor.c", "x86/cache/deterministic.c",
+                ]);
+                if self.target.os == "linux" || self.target.os == "android" {
+                    files.extend(["x86/linux/init.c", "x86/linux/cpuinfo.c"]);
+                }
+            }
+            "aarch64" | "arm" => {
+                files.extend(["arm/uarch.c", "arm/cache.c"]);
+                if self.target.os == "linux" || self.target.os == "android" {
+                    files.extend(["arm/linux/init.c", "arm/linux/cpuinfo.c", "arm/linux/clusters.c", "arm/linux/chipset.c", "arm/linux/midr.c", "arm/linux/hwcap.c"]);
+                    files.push(if self.target.arch == "aarch64" { "arm/linux/aarch64-isa.c" } else { "arm/linux/aarch32-isa.c" });
+                }
+            }
+            a => return Err(format!("cpuinfo: target architecture `{a}` is not supported by this build")),
+        }
+        b.files(files.iter().map(|f| d.join("src").join(f)));
+        self.compile(&mut b, "cpuinfo")
+    }
+
+    /// The ruy objects from Debian's build of ruy (`libruy-dev`), unpacked from its archives so
+    /// that they live in our one archive beside cpuinfo, which they call.
+    pub fn ruy(&self, work: &Path) -> Result<Vec<PathBuf>, String> {
+        let libdir = std::fs::read_dir(self.d("ruy").join("usr/lib"))
+            .map_err(|e| format!("ruy package has no usr/lib: {e}"))?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.is_dir())
+            .ok_or("ruy package has no usr/lib/<triplet>")?;
+        let mut objs = Vec::new();
+        let mut archives: Vec<PathBuf> = std::fs::read_dir(&libdir)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "a"))
+            .collect();
+        archives.sort();
+        for a in archives {
+            let stem = a.file_stem().unwrap_or_default().to_string_lossy().to_string();
+            let dir = work.join("ruy-objs").join(&stem);
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let st = std::process::Command::new("ar").arg("x").arg(&a).current_dir(&dir).status().map_err(|e| format!("cannot run ar: {e}"))?;
+            if !st.success() {
+                return Err(format!("ar x {} failed", a.display()));
+            }
+            let mut these: Vec<PathBuf> = std::fs::read_dir(&dir).map_err(|e| e.to_string())?.flatten().map(|e| e.path()).collect();
+            these.sort();
+            // Member names repeat across archives; make them unique for the final archive.
+            for o in these {
+                let renamed = dir.join(format!("{stem}-{}", o.file_name().unwrap_or_default().to_string_lossy()));
+                std::fs::rename(&o, &renamed).map_err(|e| e.to_string())?;
+                objs.push(renamed);
+            }
+        }
+        Ok(objs)
+    }
+
+    pub fn xnnpack(&self, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
+        let d = self.d("xnnpack");
+        let isas = crate::isa::xnnpack_isas(&self.target.arch);
+        let kernels = read_list(&self.lists.join("xnnpack-microkernels.txt"))?;
+        let mut enabled = Vec::new();
+        let probe = base(false);
+        for isa in &isas {
+            if isa.flags.iter().all(|f| probe.is_flag_supported(f).unwrap_or(false)) {
+                enabled.push(isa);
+            } else {
+                crate::progress(&format!("XNNPACK: the C compiler lacks {:?}; {} kernels left out", isa.flags, isa.name));
+            }
+        }
+        let defines = |b: &mut cc::Build| {
+            b.include(d.join("include"))
+                .include(d.join("src"))
+                .include(self.d("pthreadpool").join("include"))
+                .include(self.d("fxdiv").join("include"))
+                .include(self.d("fp16").join("include"))
+                .include(self.d("cpuinfo").join("include"))
+                .define("XNN_LOG_LEVEL", "0")
+                .define("XNN_ENABLE_CPUINFO", "1")
+                .define("XNN_ENABLE_ASSEMBLY", "1")
+                .define("XNN_ENABLE_MEMOPT", "1")
+                .define("XNN_ENABLE_SPARSE", "1")
+                .define("XNN_ENABLE_GEMM_M_SPECIALIZATION", "1")
+                .define("XNN_ENABLE_DWCONV_MULTIPASS", "0")
+                .define("XNN_ENABLE_KLEIDIAI", "0")
+                .define("XNN_ENABLE_HVX", "0")
+                .define("XNN_ENABLE_VSX", "0")
+                .define("XNN_ENABLE_RISCV_VECTOR", "0")
+                .define("XNN_ENABLE_RISCV_FP16_VECTOR", "0");
+            for isa in &isas {
+                if let Some(def) = isa.define {
+                    let on = enabled.iter().any(|e| e.name == isa.name);
+                    b.define(def, if on { "1" } else { "0" });
+                }
+            }
+            for def in crate::isa::xnnpack_off_defines(&self.target.arch) {
+                b.define(def, "0");
+            }
+        };
+
+        let mut objs = Vec::new();
+        // The library: operators, subgraph, configs (C), packing/reference (C++).
+        let lib = flat_list(&self.lists.join("xnnpack.txt"))?;
+        let ident = out_dir.join("xnnpack_build_identifier.c");
+        std::fs::write(&ident, build_identifier(&lib)).map_err(|e| e.to_string())?;
+        let (cfiles, ccfiles): (Vec<_>, Vec<_>) = lib.iter().partition(|f| f.ends_with(".c"));
+        let mut b = base(false);
+        defines(&mut b);
+        b.files(cfiles.iter().map(|f| d.join(f))).file(&ident);
+        objs.extend(self.compile(&mut b, &format!("XNNPACK library ({} files)", cfiles.len() + 1))?);
+        let mut b = base(true);
+        defines(&mut b);
+        b.files(ccfiles.iter().map(|f| d.join(f)));
+        objs.extend(self.compile(&mut b, "XNNPACK reference kernels (C++)")?);
+
+        // Production microkernels, each ISA with its own flags; chosen at run time by cpuinfo.
+        for isa in &enabled {
+            let Some((_, files)) = kernels.iter().find(|(name, _)| name == isa.name) else { continue };
+            let mut b = base(false);
+            defines(&mut b);
+            for f in isa.flags {
+                b.flag(f);
+            }
+            b.files(files.iter().map(|f| d.join(f)));
+            objs.extend(self.compile(&mut b, &format!("XNNPACK {} microkernels ({} files)", isa.name, files.len()))?);
+        }
+        Ok(objs)
+    }
+}
+
+/// XNNPACK's build fingerprint (what its own generator writes): a hash of its source list.
+fn build_identifier(files: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(f.as_bytes());
+        h.update(b"\n");
+    }
+    let bytes: Vec<String> = h.finalize().iter().map(|b| format!("0x{b:02x}")).collect();
+    format!(
+        "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\
+         static const uint8_t xnn_build_identifier[] = {{{}}};\n\
+         size_t xnn_experimental_get_build_identifier_size(void) {{ return sizeof(xnn_build_identifier); }}\n\
+         const void* xnn_experimental_get_build_identifier_data(void) {{ return xnn_build_identifier; }}\n\
+         bool xnn_experimental_check_build_identifier(const void* data, const size_t size) {{\n\
+           return size == sizeof(xnn_build_identifier) && !memcmp(data, xnn_build_identifier, size);\n}}\n",
+        bytes.join(",")
+    )
+}

@@ -1,0 +1,14 @@
+//! Raw FFI to the TensorFlow Lite 2.14.1 C API (`tensorflow/lite/core/c/c_api.h`,
+//! `c_api_experimental.h`, `common.h`, `builtin_op_data.h`, `builtin_ops.h`) and, with the
+//! `xnnpack` feature, the XNNPACK delegate (`tensorflow/lite/delegates/xnnpack/xnnpack_delegate.h`).
+//!
+//! Everything here is `unsafe` and mirrors the C headers one to one; the `tflite` crate is the
+//! safe API. The native library is compiled by this crate's build script from pinned Debian
+//! source packages (see the repository README) and linked statically.
+//!
+//! C enums are plain integer constants (`kTfLiteOk`, `kTfLiteFloat32`, …), so any value the
+//! library returns is representable.
+#![allow(non_upper_case_globals, non_camel_case_types, non_snake_case)]
+#![allow(clippy::all)]
+
+include!(concat!(env!("OUT_DIR"), "/bindings.rs"));

@@ -1,0 +1,154 @@
+//! Calls the raw C API end to end on committed models (made by tests/data/make_models.py) and
+//! compares with the outputs Google's runtime gave for the same inputs.
+
+use std::ffi::{c_void, CStr};
+use std::ptr;
+use tflite_sys::*;
+
+const ADD_MUL: &[u8] = include_bytes!("data/add_mul.tflite");
+const CONV_DENSE: &[u8] = include_bytes!("data/conv_dense.tflite");
+
+fn f32s(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+/// What a do-nothing delegate, applied after the others, sees in the execution plan:
+/// one (builtin code, custom name) per node.
+#[derive(Default)]
+struct PlanSpy {
+    nodes: Vec<(i32, Option<String>)>,
+}
+
+unsafe extern "C" fn spy_prepare(ctx: *mut TfLiteContext, delegate: *mut TfLiteDelegate) -> TfLiteStatus {
+    let spy = &mut *((*delegate).data_ as *mut PlanSpy);
+    let mut plan: *mut TfLiteIntArray = ptr::null_mut();
+    if ((*ctx).GetExecutionPlan.unwrap())(ctx, &mut plan) != kTfLiteOk {
+        return kTfLiteError;
+    }
+    let ids = std::slice::from_raw_parts((*plan).data.as_ptr(), (*plan).size as usize);
+    for &id in ids {
+        let mut node: *mut TfLiteNode = ptr::null_mut();
+        let mut reg: *mut TfLiteRegistration = ptr::null_mut();
+        if ((*ctx).GetNodeAndRegistration.unwrap())(ctx, id, &mut node, &mut reg) != kTfLiteOk {
+            return kTfLiteError;
+        }
+        let name = (!(*reg).custom_name.is_null()).then(|| CStr::from_ptr((*reg).custom_name).to_string_lossy().into_owned());
+        spy.nodes.push(((*reg).builtin_code, name));
+    }
+    kTfLiteOk
+}
+
+struct Run {
+    output: Vec<f32>,
+    plan: Vec<(i32, Option<String>)>,
+}
+
+/// Model bytes -> interpreter (optionally with XNNPACK) -> allocate -> fill -> invoke -> read.
+fn run(model_bytes: &[u8], input: &[f32], xnnpack: bool) -> Run {
+    unsafe {
+        let model = TfLiteModelCreate(model_bytes.as_ptr() as *const c_void, model_bytes.len());
+        assert!(!model.is_null(), "TfLiteModelCreate refused a valid model");
+        let options = TfLiteInterpreterOptionsCreate();
+        TfLiteInterpreterOptionsSetNumThreads(options, 1);
+        let mut xnn = ptr::null_mut();
+        if xnnpack {
+            let mut xopts = TfLiteXNNPackDelegateOptionsDefault();
+            xopts.num_threads = 1;
+            xnn = TfLiteXNNPackDelegateCreate(&xopts);
+            assert!(!xnn.is_null());
+            TfLiteInterpreterOptionsAddDelegate(options, xnn);
+        }
+        let mut spy = Box::new(PlanSpy::default());
+        let mut spy_delegate = Box::new(TfLiteDelegate {
+            data_: &mut *spy as *mut PlanSpy as *mut c_void,
+            Prepare: Some(spy_prepare),
+            flags: kTfLiteDelegateFlagsNone as i64,
+            ..Default::default()
+        });
+        TfLiteInterpreterOptionsAddDelegate(options, &mut *spy_delegate);
+
+        let interp = TfLiteInterpreterCreate(model, options);
+        assert!(!interp.is_null(), "TfLiteInterpreterCreate failed");
+        assert_eq!(TfLiteInterpreterGetInputTensorCount(interp), 1);
+        assert_eq!(TfLiteInterpreterGetOutputTensorCount(interp), 1);
+        assert_eq!(TfLiteInterpreterAllocateTensors(interp), kTfLiteOk);
+        let tin = TfLiteInterpreterGetInputTensor(interp, 0);
+        assert_eq!(TfLiteTensorType(tin), kTfLiteFloat32);
+        assert_eq!(TfLiteTensorByteSize(tin), input.len() * 4);
+        assert_eq!(TfLiteTensorCopyFromBuffer(tin, input.as_ptr() as *const c_void, input.len() * 4), kTfLiteOk);
+        assert_eq!(TfLiteInterpreterInvoke(interp), kTfLiteOk);
+        let tout = TfLiteInterpreterGetOutputTensor(interp, 0);
+        let n = TfLiteTensorByteSize(tout) / 4;
+        let mut output = vec![0f32; n];
+        assert_eq!(TfLiteTensorCopyToBuffer(tout, output.as_mut_ptr() as *mut c_void, n * 4), kTfLiteOk);
+
+        TfLiteInterpreterDelete(interp);
+        TfLiteInterpreterOptionsDelete(options);
+        if xnnpack {
+            TfLiteXNNPackDelegateDelete(xnn);
+        }
+        TfLiteModelDelete(model);
+        Run { output, plan: std::mem::take(&mut spy.nodes) }
+    }
+}
+
+fn assert_close(got: &[f32], want: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= tol, "element {i}: got {g}, reference {w} (tolerance {tol})");
+    }
+}
+
+#[test]
+fn version_is_2_14_1() {
+    let v = unsafe { CStr::from_ptr(TfLiteVersion()) };
+    assert_eq!(v.to_str().unwrap(), "2.14.1");
+    assert_eq!(unsafe { TfLiteSchemaVersion() }, 3);
+}
+
+#[test]
+fn add_mul_matches_reference_without_delegates() {
+    let x = f32s(include_bytes!("data/add_mul.in.f32"));
+    let want = f32s(include_bytes!("data/add_mul.out.f32"));
+    let r = run(ADD_MUL, &x, false);
+    // The same float ops in the same order as Google's runtime: bit-identical.
+    assert_eq!(r.output, want);
+    // And the values really are x * 3 + 1.5.
+    assert_close(&r.output, &x.iter().map(|v| v * 3.0 + 1.5).collect::<Vec<_>>(), 1e-6);
+    assert!(r.plan.iter().all(|(code, _)| *code != kTfLiteBuiltinDelegate as i32));
+}
+
+#[test]
+fn conv_dense_matches_reference_on_builtin_kernels() {
+    let x = f32s(include_bytes!("data/conv_dense.in.f32"));
+    let want = f32s(include_bytes!("data/conv_dense.out.f32"));
+    let r = run(CONV_DENSE, &x, false);
+    assert_close(&r.output, &want, 1e-5);
+    let codes: Vec<i32> = r.plan.iter().map(|(c, _)| *c).collect();
+    assert!(codes.contains(&(kTfLiteBuiltinConv2d as i32)), "plan: {codes:?}");
+    assert!(codes.contains(&(kTfLiteBuiltinFullyConnected as i32)), "plan: {codes:?}");
+    assert!(!codes.contains(&(kTfLiteBuiltinDelegate as i32)), "plan: {codes:?}");
+}
+
+#[test]
+fn conv_dense_runs_through_xnnpack() {
+    let x = f32s(include_bytes!("data/conv_dense.in.f32"));
+    let want = f32s(include_bytes!("data/conv_dense.out.f32"));
+    let r = run(CONV_DENSE, &x, true);
+    assert_close(&r.output, &want, 1e-5);
+    // Every op of this model is one XNNPACK supports: the whole graph became one delegate node.
+    assert_eq!(r.plan.len(), 1, "plan after XNNPACK: {:?}", r.plan);
+    assert_eq!(r.plan[0].0, kTfLiteBuiltinDelegate as i32);
+    assert_eq!(r.plan[0].1.as_deref(), Some("TfLiteXNNPackDelegate"));
+}
+
+#[test]
+fn corrupt_model_is_refused() {
+    let mut bad = CONV_DENSE.to_vec();
+    bad.truncate(bad.len() / 2);
+    let model = unsafe { TfLiteModelCreate(bad.as_ptr() as *const c_void, bad.len()) };
+    assert!(model.is_null(), "a truncated flatbuffer must fail verification");
+    let junk = [0x5au8; 256];
+    let model = unsafe { TfLiteModelCreate(junk.as_ptr() as *const c_void, junk.len()) };
+    assert!(model.is_null());
+}

@@ -1,2 +1,60 @@
-//! Safe Rust API for TensorFlow Lite (work in progress; see the tflite-sys crate for the FFI).
+//! Run TensorFlow Lite models from Rust: safe, typed bindings to TensorFlow Lite 2.14.1 with
+//! the XNNPACK CPU delegate, compiled from pinned sources by [`tflite-sys`](tflite_sys).
+//!
+//! Load a [`Model`] once (from a file, bytes, or `include_bytes!`), build an [`Interpreter`]
+//! per thread, allocate, fill the inputs, invoke, read the outputs:
+//!
+//! ```
+//! use tflite::{Interpreter, Model};
+//!
+//! # fn main() -> tflite::Result<()> {
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tflite-sys/tests/data/add_mul.tflite");
+//! let model = Model::from_file(path)?;               // y = x * 3 + 1.5, x: f32[1, 8]
+//! let mut interpreter = Interpreter::new(&model)?;   // XNNPACK on, 1 thread
+//! interpreter.allocate_tensors()?;
+//!
+//! let info = interpreter.input_info(0)?;
+//! assert_eq!(info.shape, [1, 8]);
+//! interpreter.input_mut::<f32>(0)?.copy_from_slice(&[0., 1., 2., 3., 4., 5., 6., 7.]);
+//! interpreter.invoke()?;
+//!
+//! let y = interpreter.output::<f32>(0)?;
+//! assert_eq!(y, [1.5, 4.5, 7.5, 10.5, 13.5, 16.5, 19.5, 22.5]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every failure is an [`Error`] carrying TFLite's own message where TFLite produced one; a
+//! wrong element type, length, index or name is an error, never a panic or a reinterpretation.
+#![deny(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod delegate;
+mod dtype;
+mod error;
+mod interpreter;
+mod model;
+mod quant;
+mod reporter;
+mod signature;
+mod tensor;
+
+pub use delegate::XnnpackOptions;
+pub use dtype::{DataType, Element};
+pub use error::{Error, Result, Side};
+pub use half::f16;
+pub use interpreter::{Interpreter, InterpreterBuilder, TensorId};
+pub use model::{Model, ModelInfo};
+pub use quant::{Quantization, QuantizationParams, Quantized};
+pub use signature::SignatureRunner;
+pub use tensor::TensorInfo;
+/// The raw C API, for what the safe API does not cover yet.
 pub use tflite_sys as sys;
+
+/// The TensorFlow Lite version this crate runs (`2.14.1`).
+pub fn tflite_version() -> &'static str {
+    // SAFETY: TfLiteVersion returns a pointer to a static NUL-terminated string.
+    unsafe { std::ffi::CStr::from_ptr(sys::TfLiteVersion()) }
+        .to_str()
+        .unwrap_or("unknown")
+}

@@ -6,7 +6,8 @@
 //!    verify every sha256;
 //! 2. if the user cache holds a build with the same key, link that and stop;
 //! 3. unpack, apply `vendor/patches`, compile each component with `cc` into one archive;
-//! 4. run bindgen over the C API headers; store archive + bindings + headers in the cache.
+//! 4. store the archive and the C API headers in the cache;
+//! 5. run bindgen over those headers (every build: it takes seconds).
 
 #[path = "build/bindings.rs"]
 mod bindings;
@@ -57,7 +58,9 @@ fn main() {
 }
 
 fn env_path(name: &str) -> Option<PathBuf> {
-    env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
+    env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 fn run() -> Result<(), String> {
@@ -67,6 +70,7 @@ fn run() -> Result<(), String> {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=build");
     println!("cargo:rerun-if-changed=vendor");
+    println!("cargo:rerun-if-changed=csrc");
     for v in ENV_VARS {
         println!("cargo:rerun-if-env-changed={v}");
     }
@@ -85,45 +89,95 @@ fn run() -> Result<(), String> {
     key.add("crate", env!("CARGO_PKG_VERSION").as_bytes());
     key.add("target", env::var("TARGET").unwrap_or_default().as_bytes());
     key.add("xnnpack", &[xnnpack as u8]);
-    key.add("build.rs", &read(&manifest.join("build.rs"))?);
-    key.add_tree("build", &manifest.join("build"))?;
+    // The modules that shape the native objects (not the ones that find files or run bindgen).
+    for m in ["compile.rs", "isa.rs", "extract.rs"] {
+        key.add(m, &read(&manifest.join("build").join(m))?);
+    }
     key.add_tree("vendor", &vendor)?;
     for cpp in [false, true] {
-        let tool = cc::Build::new().cpp(cpp).opt_level(2).debug(false).try_get_compiler().map_err(|e| e.to_string())?;
-        key.add("compiler", format!("{:?}", tool.to_command()).as_bytes());
+        let tool = cc::Build::new()
+            .cpp(cpp)
+            .opt_level(2)
+            .debug(false)
+            .try_get_compiler()
+            .map_err(|e| e.to_string())?;
+        // Path and arguments only: `Command`'s Debug form also lists the whole environment.
+        let mut line = tool.path().as_os_str().to_string_lossy().into_owned();
+        for a in tool.args() {
+            line.push(' ');
+            line.push_str(&a.to_string_lossy());
+        }
+        key.add("compiler", line.as_bytes());
         key.add("version", &compiler_version(tool.path()));
     }
     let key = key.finish();
 
     let (cache_dir, downloads, apt_state) = if no_cache {
-        (out_dir.join("native"), out_dir.join("downloads"), out_dir.join("apt"))
+        (
+            out_dir.join("native"),
+            out_dir.join("downloads"),
+            out_dir.join("apt"),
+        )
     } else {
         let root = cache::root()?;
-        (root.join("build").join(format!("{}-{key}", env::var("TARGET").unwrap_or_default())), root.join("downloads"), root.join("apt"))
+        (
+            root.join("build")
+                .join(format!("{}-{key}", env::var("TARGET").unwrap_or_default())),
+            root.join("downloads"),
+            root.join("apt"),
+        )
     };
 
     if cache::is_complete(&cache_dir) && !no_cache {
-        progress(&format!("using the cached native build in {}", cache_dir.display()));
+        progress(&format!(
+            "using the cached native build in {}",
+            cache_dir.display()
+        ));
     } else {
-        let why = if no_cache { "TFLITE_SYS_NO_CACHE is set".to_string() } else { format!("no cached build with key {key}") };
-        progress(&format!("building TensorFlow Lite 2.14.1 from source ({why}); this takes a while"));
+        let why = if no_cache {
+            "TFLITE_SYS_NO_CACHE is set".to_string()
+        } else {
+            format!("no cached build with key {key}")
+        };
+        progress(&format!(
+            "building TensorFlow Lite 2.14.1 from source ({why}); this takes a while"
+        ));
         let started = Instant::now();
-        let files = fetch::locate(&pins, env_path("TFLITE_SYS_VENDOR_DIR").as_deref(), &downloads, &apt_state)?;
+        let files = fetch::locate(
+            &pins,
+            env_path("TFLITE_SYS_VENDOR_DIR").as_deref(),
+            &downloads,
+            &apt_state,
+        )?;
         let tmp = cache_dir.with_extension(format!("tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
-        build_native(&vendor, &pins, &files, &target, xnnpack, &out_dir, &tmp)?;
+        std::fs::create_dir_all(&tmp)
+            .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+        build_native(
+            &vendor, &pins, &files, &target, xnnpack, &out_dir, &tmp, &key,
+        )?;
         if no_cache {
             let _ = std::fs::remove_dir_all(&cache_dir);
         }
         cache::publish(&tmp, &cache_dir)?;
-        progress(&format!("native build done in {:.0} s", started.elapsed().as_secs_f64()));
+        progress(&format!(
+            "native build done in {:.0} s",
+            started.elapsed().as_secs_f64()
+        ));
     }
 
-    let bindings = cache_dir.join("bindings.rs");
-    std::fs::copy(&bindings, out_dir.join("bindings.rs")).map_err(|e| format!("cannot copy {}: {e}", bindings.display()))?;
+    // Bindings are cheap to make and depend on bindgen, not on the native build: made every time.
+    bindings::generate(
+        &cache_dir.join("include"),
+        &bindings::headers(xnnpack),
+        &out_dir.join("bindings.rs"),
+    )?;
     println!("cargo:rustc-link-search=native={}", cache_dir.display());
     println!("cargo:rustc-link-lib=static=tensorflowlite");
+    if target.os == "linux" {
+        // Not part of the cached build: it depends on the C library of the linking machine.
+        compile::glibc_compat(&manifest.join("csrc/glibc_compat.c"), &out_dir)?;
+    }
     for lib in ["stdc++", "pthread", "dl", "m"] {
         println!("cargo:rustc-link-lib=dylib={lib}");
     }
@@ -137,7 +191,11 @@ fn read(p: &Path) -> Result<Vec<u8>, String> {
 }
 
 fn compiler_version(path: &Path) -> Vec<u8> {
-    std::process::Command::new(path).arg("--version").output().map(|o| o.stdout).unwrap_or_default()
+    std::process::Command::new(path)
+        .arg("--version")
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default()
 }
 
 /// The Debian architecture name of the cargo target, for binary package rows.
@@ -169,6 +227,8 @@ fn pins_for_target(lock: &Path, target: &compile::Target) -> Result<Vec<lock::Pi
     Ok(pins)
 }
 
+// One call site; the arguments are the build's whole input, kept explicit on purpose.
+#[allow(clippy::too_many_arguments)]
 fn build_native(
     vendor: &Path,
     pins: &[lock::Pin],
@@ -177,20 +237,40 @@ fn build_native(
     xnnpack: bool,
     out_dir: &Path,
     dest: &Path,
+    key: &str,
 ) -> Result<(), String> {
+    // The work folder survives a failed attempt with the same key: what was unpacked and
+    // compiled then is reused (`<component>.done` lists a finished component's objects).
     let work = out_dir.join("work");
     let src = work.join("src");
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&src).map_err(|e| e.to_string())?;
+    let done = work.join("done");
+    if std::fs::read_to_string(work.join("key")).ok().as_deref() != Some(key) {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    for d in [&src, &done] {
+        std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+    }
+    std::fs::write(work.join("key"), key).map_err(|e| e.to_string())?;
     progress("unpacking the verified sources");
     for (pin, file) in pins.iter().zip(files) {
         let dir = src.join(&pin.component);
+        let marker = done.join(format!("{}.unpacked", pin.component));
+        if marker.exists() {
+            continue;
+        }
         match (pin.kind, pin.component.as_str()) {
             (lock::Kind::Binary, _) => extract::deb(file, &dir)?,
             (_, "tensorflow") => extract::tarball(
                 file,
                 &dir,
-                &["tensorflow/lite/*", "tensorflow/core/public/*", "third_party/eigen3/*", "third_party/fft2d/*"],
+                &[
+                    "tensorflow/lite/*",
+                    "tensorflow/core/public/*",
+                    "tensorflow/tsl/framework/convolution/*",
+                    "tensorflow/tsl/lib/random/*",
+                    "third_party/eigen3/*",
+                    "third_party/fft2d/*",
+                ],
             )?,
             (_, "xnnpack") if !xnnpack => continue,
             _ => extract::tarball(file, &dir, &[])?,
@@ -206,24 +286,49 @@ fn build_native(
             patches.sort();
             extract::apply_patches(&dir, &patches)?;
         }
+        std::fs::write(&marker, b"").map_err(|e| e.to_string())?;
     }
 
     let tree = compile::Tree { root: src.clone() };
-    let ctx = compile::Ctx { tree: &tree, target, lists: vendor.join("lists"), xnnpack, obj_dir: work.join("obj") };
+    let ctx = compile::Ctx {
+        tree: &tree,
+        target,
+        lists: vendor.join("lists"),
+        xnnpack,
+        obj_dir: work.join("obj"),
+    };
     let mut objs = Vec::new();
-    objs.extend(ctx.flatbuffers()?);
-    objs.extend(ctx.farmhash()?);
-    objs.extend(ctx.fft2d()?);
-    objs.extend(ctx.cpuinfo()?);
-    objs.extend(ctx.pthreadpool()?);
-    objs.extend(ctx.abseil()?);
-    objs.extend(ctx.ruy(&work)?);
+    let mut step =
+        |name: &str, f: &dyn Fn() -> Result<Vec<PathBuf>, String>| -> Result<(), String> {
+            let list = done.join(format!("{name}.done"));
+            let these = match std::fs::read_to_string(&list) {
+                Ok(text) => text.lines().map(PathBuf::from).collect(),
+                Err(_) => {
+                    let these = f()?;
+                    let text: Vec<String> = these.iter().map(|p| p.display().to_string()).collect();
+                    std::fs::write(&list, text.join("\n")).map_err(|e| e.to_string())?;
+                    these
+                }
+            };
+            objs.extend(these);
+            Ok(())
+        };
+    step("flatbuffers", &|| ctx.flatbuffers())?;
+    step("farmhash", &|| ctx.farmhash())?;
+    step("fft2d", &|| ctx.fft2d())?;
+    step("cpuinfo", &|| ctx.cpuinfo())?;
+    step("pthreadpool", &|| ctx.pthreadpool())?;
+    step("abseil", &|| ctx.abseil())?;
+    step("ruy", &|| ctx.ruy(&work))?;
     if xnnpack {
-        objs.extend(ctx.xnnpack(&work)?);
+        step("xnnpack", &|| ctx.xnnpack(&work))?;
     }
-    objs.extend(ctx.tflite()?);
+    step("tflite", &|| ctx.tflite())?;
 
-    progress(&format!("archiving {} objects into libtensorflowlite.a", objs.len()));
+    progress(&format!(
+        "archiving {} objects into libtensorflowlite.a",
+        objs.len()
+    ));
     cc::Build::new()
         .cargo_metadata(false)
         .out_dir(dest)
@@ -233,10 +338,12 @@ fn build_native(
 
     let headers = bindings::headers(xnnpack);
     let include = dest.join("include");
-    let cc_path = cc::Build::new().try_get_compiler().map_err(|e| e.to_string())?.path().to_path_buf();
+    let cc_path = cc::Build::new()
+        .try_get_compiler()
+        .map_err(|e| e.to_string())?
+        .path()
+        .to_path_buf();
     bindings::copy_headers(&src.join("tensorflow"), &headers, &include, &cc_path)?;
-    progress("generating the C API bindings");
-    bindings::generate(&include, &headers, &dest.join("bindings.rs"))?;
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }

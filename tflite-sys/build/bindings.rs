@@ -20,10 +20,21 @@ pub fn headers(xnnpack: bool) -> Vec<&'static str> {
 }
 
 /// Copies the headers and every header they include from `src_root` into `include`.
-pub fn copy_headers(src_root: &Path, headers: &[&str], include: &Path, compiler: &Path) -> Result<(), String> {
+pub fn copy_headers(
+    src_root: &Path,
+    headers: &[&str],
+    include: &Path,
+    compiler: &Path,
+) -> Result<(), String> {
     let wrapper = include.with_extension("wrapper.h");
-    std::fs::write(&wrapper, headers.iter().map(|h| format!("#include \"{h}\"\n")).collect::<String>())
-        .map_err(|e| e.to_string())?;
+    std::fs::write(
+        &wrapper,
+        headers
+            .iter()
+            .map(|h| format!("#include \"{h}\"\n"))
+            .collect::<String>(),
+    )
+    .map_err(|e| e.to_string())?;
     let out = Command::new(compiler)
         .args(["-x", "c", "-MM", "-MF", "-"])
         .arg(format!("-I{}", src_root.display()))
@@ -31,7 +42,10 @@ pub fn copy_headers(src_root: &Path, headers: &[&str], include: &Path, compiler:
         .output()
         .map_err(|e| format!("cannot run {}: {e}", compiler.display()))?;
     if !out.status.success() {
-        return Err(format!("listing the C API headers failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "listing the C API headers failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     let deps = String::from_utf8_lossy(&out.stdout).replace("\\\n", " ");
     for dep in deps.split_whitespace().skip(1) {
@@ -51,6 +65,7 @@ pub fn generate(include: &Path, headers: &[&str], out: &Path) -> Result<(), Stri
     for h in headers {
         wrapper.push_str(&format!("#include \"{h}\"\n"));
     }
+    wrapper.push_str("#include <stdio.h>\n");
     let include = include.to_path_buf();
     let result = std::panic::catch_unwind(move || {
         bindgen::Builder::default()
@@ -60,6 +75,8 @@ pub fn generate(include: &Path, headers: &[&str], out: &Path) -> Result<(), Stri
             .allowlist_function("TfLite.*")
             .allowlist_type("TfLite.*|TFL_.*")
             .allowlist_var("kTfLite.*|TFLITE_.*|TFL_.*")
+            // To format the printf-style messages TFLite's error reporter callbacks receive.
+            .allowlist_function("vsnprintf")
             // Constants rather than Rust enums: a value the C side invents stays defined behaviour.
             .default_enum_style(bindgen::EnumVariation::Consts)
             .prepend_enum_name(false)
@@ -72,12 +89,16 @@ pub fn generate(include: &Path, headers: &[&str], out: &Path) -> Result<(), Stri
         Ok(Ok(b)) => b,
         Ok(Err(e)) => return Err(format!("bindgen failed on the TFLite C API headers: {e}")),
         Err(_) => {
-            return Err("bindgen could not load libclang, which it needs to read the TFLite C API \
+            return Err(
+                "bindgen could not load libclang, which it needs to read the TFLite C API \
                 headers. Install it (Debian/Ubuntu: `sudo apt-get install libclang-dev`; Fedora: \
                 `sudo dnf install clang-devel`), or point LIBCLANG_PATH at the folder holding \
                 libclang.so."
-                .into())
+                    .into(),
+            )
         }
     };
-    bindings.write_to_file(out).map_err(|e| format!("cannot write {}: {e}", out.display()))
+    bindings
+        .write_to_file(out)
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))
 }

@@ -37,14 +37,24 @@ impl Key {
         walk(dir, &mut files)?;
         files.sort();
         for f in files {
-            let rel = f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().to_string();
-            let data = std::fs::read(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            let rel = f
+                .strip_prefix(dir)
+                .unwrap_or(&f)
+                .to_string_lossy()
+                .to_string();
+            let data =
+                std::fs::read(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
             self.add(&format!("{label}/{rel}"), &data);
         }
         Ok(())
     }
     pub fn finish(self) -> String {
-        self.0.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect()
+        self.0
+            .finalize()
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
@@ -73,7 +83,8 @@ pub fn is_complete(dir: &Path) -> bool {
 pub fn publish(tmp: &Path, dest: &Path) -> Result<(), String> {
     std::fs::write(tmp.join(COMPLETE), b"").map_err(|e| e.to_string())?;
     if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
     match std::fs::rename(tmp, dest) {
         Ok(()) => Ok(()),
@@ -81,6 +92,10 @@ pub fn publish(tmp: &Path, dest: &Path) -> Result<(), String> {
             let _ = std::fs::remove_dir_all(tmp);
             Ok(())
         }
-        Err(e) => Err(format!("cannot move {} to {}: {e}", tmp.display(), dest.display())),
+        Err(e) => Err(format!(
+            "cannot move {} to {}: {e}",
+            tmp.display(),
+            dest.display()
+        )),
     }
 }

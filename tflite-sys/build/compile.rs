@@ -26,7 +26,8 @@ pub struct Target {
 
 /// Reads a source list from vendor/lists: one path a line, `#` comments, `[section]` headers.
 pub fn read_list(path: &Path) -> Result<Vec<(String, Vec<String>)>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut out: Vec<(String, Vec<String>)> = vec![(String::new(), Vec::new())];
     for line in text.lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
@@ -65,7 +66,6 @@ fn base(cpp: bool) -> cc::Build {
     b
 }
 
-
 pub struct Ctx<'a> {
     pub tree: &'a Tree,
     pub target: &'a Target,
@@ -79,7 +79,8 @@ impl Ctx<'_> {
     fn compile(&self, b: &mut cc::Build, what: &str) -> Result<Vec<PathBuf>, String> {
         crate::progress(&format!("compiling {what}"));
         b.out_dir(&self.obj_dir);
-        b.try_compile_intermediates().map_err(|e| format!("compiling {what} failed: {e}"))
+        b.try_compile_intermediates()
+            .map_err(|e| format!("compiling {what} failed: {e}"))
     }
 
     fn d(&self, c: &str) -> PathBuf {
@@ -109,14 +110,21 @@ impl Ctx<'_> {
         self.tflite_includes(&mut b);
         b.define("TFL_STATIC_LIBRARY_BUILD", None)
             .define("EIGEN_MPL2_ONLY", None)
-            .define("EIGEN_NEON_GEBP_NR", "4");
+            .define("EIGEN_NEON_GEBP_NR", "4")
+            // TfLiteXNNPackDelegateOptionsDefault() turns on XNNPACK's int8 (QS8) and uint8
+            // (QU8) paths, as Google's own builds do.
+            .define("XNNPACK_DELEGATE_ENABLE_QS8", None)
+            .define("XNNPACK_DELEGATE_ENABLE_QU8", None);
         let root = self.d("tensorflow");
         let mut files = flat_list(&self.lists.join("tflite.txt"))?;
         if self.xnnpack {
             files.extend(flat_list(&self.lists.join("tflite-xnnpack-delegate.txt"))?);
         }
         b.files(files.iter().map(|f| root.join(f)));
-        self.compile(&mut b, &format!("TensorFlow Lite 2.14.1 ({} files)", files.len()))
+        self.compile(
+            &mut b,
+            &format!("TensorFlow Lite 2.14.1 ({} files)", files.len()),
+        )
     }
 
     pub fn abseil(&self) -> Result<Vec<PathBuf>, String> {
@@ -129,19 +137,25 @@ impl Ctx<'_> {
 
     pub fn flatbuffers(&self) -> Result<Vec<PathBuf>, String> {
         let mut b = base(true);
-        b.include(self.d("flatbuffers").join("include")).file(self.d("flatbuffers").join("src/util.cpp"));
+        b.include(self.d("flatbuffers").join("include"))
+            .file(self.d("flatbuffers").join("src/util.cpp"));
         self.compile(&mut b, "flatbuffers runtime")
     }
 
     pub fn farmhash(&self) -> Result<Vec<PathBuf>, String> {
         let mut b = base(true);
-        b.include(self.d("farmhash").join("src")).file(self.d("farmhash").join("src/farmhash.cc"));
+        b.include(self.d("farmhash").join("src"))
+            .file(self.d("farmhash").join("src/farmhash.cc"));
         self.compile(&mut b, "farmhash")
     }
 
     pub fn fft2d(&self) -> Result<Vec<PathBuf>, String> {
         let mut b = base(false);
-        b.files(["fftsg.c", "fftsg2d.c"].iter().map(|f| self.d("fft2d").join(f)));
+        b.files(
+            ["fftsg.c", "fftsg2d.c"]
+                .iter()
+                .map(|f| self.d("fft2d").join(f)),
+        );
         self.compile(&mut b, "fft2d")
     }
 
@@ -153,9 +167,14 @@ impl Ctx<'_> {
             .include(self.d("fxdiv").join("include"))
             .define("PTHREADPOOL_USE_CPUINFO", "0")
             .define("PTHREADPOOL_USE_FUTEX", "1")
-            .files(["legacy-api.c", "memory.c", "portable-api.c", "pthreads.c"].iter().map(|f| d.join("src").join(f)));
+            .files(
+                ["legacy-api.c", "memory.c", "portable-api.c", "pthreads.c"]
+                    .iter()
+                    .map(|f| d.join("src").join(f)),
+            );
         if self.target.arch == "x86_64" || self.target.arch == "x86" {
-            b.file(d.join("src/fastpath.c")).define("PTHREADPOOL_USE_FASTPATH", "1");
+            b.file(d.join("src/fastpath.c"))
+                .define("PTHREADPOOL_USE_FASTPATH", "1");
         }
         self.compile(&mut b, "pthreadpool")
     }
@@ -163,16 +182,32 @@ impl Ctx<'_> {
     pub fn cpuinfo(&self) -> Result<Vec<PathBuf>, String> {
         let mut b = base(false);
         let d = self.d("cpuinfo");
-        b.include(d.join("include")).include(d.join("src")).define("CPUINFO_LOG_LEVEL", "2").define("_GNU_SOURCE", None);
+        b.include(d.join("include"))
+            .include(d.join("src"))
+            .define("CPUINFO_LOG_LEVEL", "2")
+            .define("_GNU_SOURCE", None);
         let mut files = vec!["init.c", "api.c", "cache.c", "log.c"];
         if self.target.os == "linux" || self.target.os == "android" {
-            files.extend(["linux/cpulist.c", "linux/multiline.c", "linux/processors.c", "linux/smallfile.c"]);
+            files.extend([
+                "linux/cpulist.c",
+                "linux/multiline.c",
+                "linux/processors.c",
+                "linux/smallfile.c",
+            ]);
         }
         match self.target.arch.as_str() {
             "x86_64" | "x86" => {
                 files.extend([
-                    "x86/init.c", "x86/info.c", "x86/vendor.c", "x86/uarch.c", "x86/name.c", "x86/topology.c",
-                    "x86/isa.c", "x86/cache/init.c", "x86/cache/descriptor.c", "x86/cache/deterministic.c",
+                    "x86/init.c",
+                    "x86/info.c",
+                    "x86/vendor.c",
+                    "x86/uarch.c",
+                    "x86/name.c",
+                    "x86/topology.c",
+                    "x86/isa.c",
+                    "x86/cache/init.c",
+                    "x86/cache/descriptor.c",
+                    "x86/cache/deterministic.c",
                 ]);
                 if self.target.os == "linux" || self.target.os == "android" {
                     files.extend(["x86/linux/init.c", "x86/linux/cpuinfo.c"]);
@@ -181,11 +216,26 @@ impl Ctx<'_> {
             "aarch64" | "arm" => {
                 files.extend(["arm/uarch.c", "arm/cache.c"]);
                 if self.target.os == "linux" || self.target.os == "android" {
-                    files.extend(["arm/linux/init.c", "arm/linux/cpuinfo.c", "arm/linux/clusters.c", "arm/linux/chipset.c", "arm/linux/midr.c", "arm/linux/hwcap.c"]);
-                    files.push(if self.target.arch == "aarch64" { "arm/linux/aarch64-isa.c" } else { "arm/linux/aarch32-isa.c" });
+                    files.extend([
+                        "arm/linux/init.c",
+                        "arm/linux/cpuinfo.c",
+                        "arm/linux/clusters.c",
+                        "arm/linux/chipset.c",
+                        "arm/linux/midr.c",
+                        "arm/linux/hwcap.c",
+                    ]);
+                    files.push(if self.target.arch == "aarch64" {
+                        "arm/linux/aarch64-isa.c"
+                    } else {
+                        "arm/linux/aarch32-isa.c"
+                    });
                 }
             }
-            a => return Err(format!("cpuinfo: target architecture `{a}` is not supported by this build")),
+            a => {
+                return Err(format!(
+                    "cpuinfo: target architecture `{a}` is not supported by this build"
+                ))
+            }
         }
         b.files(files.iter().map(|f| d.join("src").join(f)));
         self.compile(&mut b, "cpuinfo")
@@ -209,18 +259,34 @@ impl Ctx<'_> {
             .collect();
         archives.sort();
         for a in archives {
-            let stem = a.file_stem().unwrap_or_default().to_string_lossy().to_string();
+            let stem = a
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
             let dir = work.join("ruy-objs").join(&stem);
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-            let st = std::process::Command::new("ar").arg("x").arg(&a).current_dir(&dir).status().map_err(|e| format!("cannot run ar: {e}"))?;
+            let st = std::process::Command::new("ar")
+                .arg("x")
+                .arg(&a)
+                .current_dir(&dir)
+                .status()
+                .map_err(|e| format!("cannot run ar: {e}"))?;
             if !st.success() {
                 return Err(format!("ar x {} failed", a.display()));
             }
-            let mut these: Vec<PathBuf> = std::fs::read_dir(&dir).map_err(|e| e.to_string())?.flatten().map(|e| e.path()).collect();
+            let mut these: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .map_err(|e| e.to_string())?
+                .flatten()
+                .map(|e| e.path())
+                .collect();
             these.sort();
             // Member names repeat across archives; make them unique for the final archive.
             for o in these {
-                let renamed = dir.join(format!("{stem}-{}", o.file_name().unwrap_or_default().to_string_lossy()));
+                let renamed = dir.join(format!(
+                    "{stem}-{}",
+                    o.file_name().unwrap_or_default().to_string_lossy()
+                ));
                 std::fs::rename(&o, &renamed).map_err(|e| e.to_string())?;
                 objs.push(renamed);
             }
@@ -235,10 +301,17 @@ impl Ctx<'_> {
         let mut enabled = Vec::new();
         let probe = base(false);
         for isa in &isas {
-            if isa.flags.iter().all(|f| probe.is_flag_supported(f).unwrap_or(false)) {
+            if isa
+                .flags
+                .iter()
+                .all(|f| probe.is_flag_supported(f).unwrap_or(false))
+            {
                 enabled.push(isa);
             } else {
-                crate::progress(&format!("XNNPACK: the C compiler lacks {:?}; {} kernels left out", isa.flags, isa.name));
+                crate::progress(&format!(
+                    "XNNPACK: the C compiler lacks {:?}; {} kernels left out",
+                    isa.flags, isa.name
+                ));
             }
         }
         let defines = |b: &mut cc::Build| {
@@ -280,7 +353,10 @@ impl Ctx<'_> {
         let mut b = base(false);
         defines(&mut b);
         b.files(cfiles.iter().map(|f| d.join(f))).file(&ident);
-        objs.extend(self.compile(&mut b, &format!("XNNPACK library ({} files)", cfiles.len() + 1))?);
+        objs.extend(self.compile(
+            &mut b,
+            &format!("XNNPACK library ({} files)", cfiles.len() + 1),
+        )?);
         let mut b = base(true);
         defines(&mut b);
         b.files(ccfiles.iter().map(|f| d.join(f)));
@@ -288,17 +364,36 @@ impl Ctx<'_> {
 
         // Production microkernels, each ISA with its own flags; chosen at run time by cpuinfo.
         for isa in &enabled {
-            let Some((_, files)) = kernels.iter().find(|(name, _)| name == isa.name) else { continue };
+            let Some((_, files)) = kernels.iter().find(|(name, _)| name == isa.name) else {
+                continue;
+            };
             let mut b = base(false);
             defines(&mut b);
             for f in isa.flags {
                 b.flag(f);
             }
             b.files(files.iter().map(|f| d.join(f)));
-            objs.extend(self.compile(&mut b, &format!("XNNPACK {} microkernels ({} files)", isa.name, files.len()))?);
+            objs.extend(self.compile(
+                &mut b,
+                &format!("XNNPACK {} microkernels ({} files)", isa.name, files.len()),
+            )?);
         }
         Ok(objs)
     }
+}
+
+/// Builds `libtflite_sys_compat.a` (our C shim for the prebuilt ruy objects, see the file) in
+/// `out_dir` and links it after `libtensorflowlite.a`.
+pub fn glibc_compat(src: &Path, out_dir: &Path) -> Result<(), String> {
+    println!("cargo:rustc-link-search=native={}", out_dir.display());
+    base(false)
+        .out_dir(out_dir)
+        .cargo_metadata(false)
+        .file(src)
+        .try_compile("tflite_sys_compat")
+        .map_err(|e| format!("compiling {} failed: {e}", src.display()))?;
+    println!("cargo:rustc-link-lib=static=tflite_sys_compat");
+    Ok(())
 }
 
 /// XNNPACK's build fingerprint (what its own generator writes): a hash of its source list.

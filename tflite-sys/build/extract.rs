@@ -5,11 +5,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn run(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd.output().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("{cmd:?} failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+        Err(format!(
+            "{cmd:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 
@@ -34,8 +40,13 @@ pub fn tarball(file: &Path, dest: &Path, members: &[&str]) -> Result<(), String>
         .flatten()
         .map(|e| e.path())
         .collect();
-    let root = if entries.len() == 1 && entries[0].is_dir() { entries[0].clone() } else { tmp.clone() };
-    fs::rename(&root, dest).map_err(|e| format!("cannot move {} to {}: {e}", root.display(), dest.display()))?;
+    let root = if entries.len() == 1 && entries[0].is_dir() {
+        entries[0].clone()
+    } else {
+        tmp.clone()
+    };
+    fs::rename(&root, dest)
+        .map_err(|e| format!("cannot move {} to {}: {e}", root.display(), dest.display()))?;
     let _ = fs::remove_dir_all(&tmp);
     Ok(())
 }
@@ -44,15 +55,27 @@ pub fn tarball(file: &Path, dest: &Path, members: &[&str]) -> Result<(), String>
 pub fn deb(file: &Path, dest: &Path) -> Result<(), String> {
     let _ = fs::remove_dir_all(dest);
     fs::create_dir_all(dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
-    let out = Command::new("ar").arg("t").arg(file).output().map_err(|e| format!("cannot run ar: {e}"))?;
+    let out = Command::new("ar")
+        .arg("t")
+        .arg(file)
+        .output()
+        .map_err(|e| format!("cannot run ar: {e}"))?;
     let listing = String::from_utf8_lossy(&out.stdout);
     let data = listing
         .lines()
         .find(|l| l.starts_with("data.tar"))
         .ok_or_else(|| format!("{} has no data.tar member", file.display()))?
         .to_string();
-    run(Command::new("ar").arg("x").arg(file).arg(&data).current_dir(dest))?;
-    run(Command::new("tar").arg("-xf").arg(dest.join(&data)).arg("-C").arg(dest))?;
+    run(Command::new("ar")
+        .arg("x")
+        .arg(file)
+        .arg(&data)
+        .current_dir(dest))?;
+    run(Command::new("tar")
+        .arg("-xf")
+        .arg(dest.join(&data))
+        .arg("-C")
+        .arg(dest))?;
     let _ = fs::remove_file(dest.join(&data));
     Ok(())
 }
@@ -60,8 +83,12 @@ pub fn deb(file: &Path, dest: &Path) -> Result<(), String> {
 /// Applies `patches` (our own `.patch` files, `-p1`) to the tree at `root`, in order.
 pub fn apply_patches(root: &Path, patches: &[PathBuf]) -> Result<(), String> {
     for p in patches {
-        run(Command::new("patch").args(["-p1", "--batch", "--forward", "--quiet", "-d"]).arg(root).arg("-i").arg(p))
-            .map_err(|e| format!("our patch {} does not apply: {e}", p.display()))?;
+        run(Command::new("patch")
+            .args(["-p1", "--batch", "--forward", "--quiet", "-d"])
+            .arg(root)
+            .arg("-i")
+            .arg(p))
+        .map_err(|e| format!("our patch {} does not apply: {e}", p.display()))?;
     }
     Ok(())
 }

@@ -13,7 +13,9 @@ pub fn sha256_file(path: &Path) -> Result<String, String> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f.read(&mut buf).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if n == 0 {
             break;
         }
@@ -30,7 +32,12 @@ fn verified(path: &Path, pin: &Pin) -> Result<bool, String> {
 }
 
 /// Returns the path of every pinned file, fetching what is missing into `downloads`.
-pub fn locate(pins: &[Pin], vendor_dir: Option<&Path>, downloads: &Path, apt_state: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn locate(
+    pins: &[Pin],
+    vendor_dir: Option<&Path>,
+    downloads: &Path,
+    apt_state: &Path,
+) -> Result<Vec<PathBuf>, String> {
     if let Some(dir) = vendor_dir {
         let mut out = Vec::new();
         let mut bad = Vec::new();
@@ -52,7 +59,8 @@ pub fn locate(pins: &[Pin], vendor_dir: Option<&Path>, downloads: &Path, apt_sta
         return Ok(out);
     }
 
-    fs::create_dir_all(downloads).map_err(|e| format!("cannot create {}: {e}", downloads.display()))?;
+    fs::create_dir_all(downloads)
+        .map_err(|e| format!("cannot create {}: {e}", downloads.display()))?;
     let mut missing = Vec::new();
     for pin in pins {
         let p = downloads.join(&pin.file);
@@ -87,7 +95,10 @@ fn machine_mirror() -> Option<(String, Option<String>)> {
             }
         }
     }
-    for line in fs::read_to_string("/etc/apt/sources.list").unwrap_or_default().lines() {
+    for line in fs::read_to_string("/etc/apt/sources.list")
+        .unwrap_or_default()
+        .lines()
+    {
         let line = line.trim();
         if !(line.starts_with("deb ") || line.starts_with("deb-src ")) {
             continue;
@@ -150,17 +161,23 @@ fn fetch_with_apt(missing: &[&Pin], downloads: &Path, state: &Path) -> Result<()
         under the cache, without root), or set TFLITE_SYS_DEBIAN_MIRROR to a mirror URI;\n  \
         2. put the files listed in vendor/sources.lock into a folder and set \
         TFLITE_SYS_VENDOR_DIR to it (see README, \"Offline builds\").";
-    let (mirror, keyring) = machine_mirror().ok_or_else(|| format!("no Debian mirror found in the apt configuration.\n{how}"))?;
+    let (mirror, keyring) = machine_mirror()
+        .ok_or_else(|| format!("no Debian mirror found in the apt configuration.\n{how}"))?;
     let keyring = keyring
         .or_else(|| {
             let k = "/usr/share/keyrings/debian-archive-keyring.gpg";
             Path::new(k).exists().then(|| k.to_string())
         })
-        .ok_or_else(|| format!("no Debian archive keyring found (install debian-archive-keyring).\n{how}"))?;
+        .ok_or_else(|| {
+            format!("no Debian archive keyring found (install debian-archive-keyring).\n{how}")
+        })?;
 
     let lists = state.join("lists");
     let cache = state.join("cache");
-    for d in [lists.join("partial"), cache.join("archives").join("partial")] {
+    for d in [
+        lists.join("partial"),
+        cache.join("archives").join("partial"),
+    ] {
         fs::create_dir_all(&d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
     }
     let mut suites: Vec<&str> = missing.iter().map(|p| p.suite.as_str()).collect();
@@ -168,13 +185,19 @@ fn fetch_with_apt(missing: &[&Pin], downloads: &Path, state: &Path) -> Result<()
     suites.dedup();
     let mut list = String::new();
     for s in &suites {
-        list.push_str(&format!("deb-src [signed-by={keyring}] {mirror} {s} main\n"));
+        list.push_str(&format!(
+            "deb-src [signed-by={keyring}] {mirror} {s} main\n"
+        ));
     }
     for p in missing.iter().filter(|p| p.kind == Kind::Binary) {
-        list.push_str(&format!("deb [arch={} signed-by={keyring}] {mirror} {} main\n", p.arch, p.suite));
+        list.push_str(&format!(
+            "deb [arch={} signed-by={keyring}] {mirror} {} main\n",
+            p.arch, p.suite
+        ));
     }
     let list_path = state.join("sources.list");
-    fs::write(&list_path, list).map_err(|e| format!("cannot write {}: {e}", list_path.display()))?;
+    fs::write(&list_path, list)
+        .map_err(|e| format!("cannot write {}: {e}", list_path.display()))?;
     let opts = [
         format!("-oDir::Etc::SourceList={}", list_path.display()),
         "-oDir::Etc::SourceParts=/dev/null".to_string(),
@@ -194,11 +217,15 @@ fn fetch_with_apt(missing: &[&Pin], downloads: &Path, state: &Path) -> Result<()
         .output()
         .map_err(|e| format!("cannot run apt-get ({e}).\n{how}"))?;
     if !out.status.success() {
-        return Err(format!("`apt-get update` with a private source list failed:\n{}\n{how}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "`apt-get update` with a private source list failed:\n{}\n{how}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
 
     let partial = downloads.join(format!(".partial-{}", std::process::id()));
-    fs::create_dir_all(&partial).map_err(|e| format!("cannot create {}: {e}", partial.display()))?;
+    fs::create_dir_all(&partial)
+        .map_err(|e| format!("cannot create {}: {e}", partial.display()))?;
     let mut failed = Vec::new();
     for pin in missing {
         let spec = match pin.kind {
@@ -220,7 +247,8 @@ fn fetch_with_apt(missing: &[&Pin], downloads: &Path, state: &Path) -> Result<()
             .map_err(|e| format!("cannot run apt-get ({e}).\n{how}"))?;
         let got = partial.join(&pin.file);
         if verified(&got, pin)? {
-            fs::rename(&got, downloads.join(&pin.file)).map_err(|e| format!("cannot move {}: {e}", got.display()))?;
+            fs::rename(&got, downloads.join(&pin.file))
+                .map_err(|e| format!("cannot move {}: {e}", got.display()))?;
         } else {
             let why = if got.exists() {
                 format!("sha256 {} != pinned {}", sha256_file(&got)?, pin.sha256)
@@ -234,6 +262,9 @@ fn fetch_with_apt(missing: &[&Pin], downloads: &Path, state: &Path) -> Result<()
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(format!("could not fetch these pinned files from the Debian archive:\n{}\n{how}", failed.join("\n")))
+        Err(format!(
+            "could not fetch these pinned files from the Debian archive:\n{}\n{how}",
+            failed.join("\n")
+        ))
     }
 }

@@ -42,7 +42,12 @@ pub fn read(path: &Path) -> Result<Vec<Pin>, String> {
         }
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() != 8 {
-            return Err(format!("{}:{}: expected 8 columns, found {}", path.display(), n + 1, f.len()));
+            return Err(format!(
+                "{}:{}: expected 8 columns, found {}",
+                path.display(),
+                n + 1,
+                f.len()
+            ));
         }
         let kind = match f[1] {
             "source" => Kind::Source,

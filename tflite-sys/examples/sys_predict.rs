@@ -8,7 +8,10 @@ use std::ffi::{c_void, CStr};
 use tflite_sys::*;
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {
-    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 fn main() {
@@ -18,7 +21,10 @@ fn main() {
     // SAFETY: every pointer passed below comes from the matching create call and is checked for
     // null; the model bytes are a 'static slice that outlives the model and interpreter.
     unsafe {
-        println!("TensorFlow Lite {}", CStr::from_ptr(TfLiteVersion()).to_string_lossy());
+        println!(
+            "TensorFlow Lite {}",
+            CStr::from_ptr(TfLiteVersion()).to_string_lossy()
+        );
         let model = TfLiteModelCreate(model_bytes.as_ptr() as *const c_void, model_bytes.len());
         assert!(!model.is_null(), "model refused");
         let options = TfLiteInterpreterOptionsCreate();
@@ -29,11 +35,17 @@ fn main() {
         assert!(!interp.is_null(), "interpreter creation failed");
         assert_eq!(TfLiteInterpreterAllocateTensors(interp), kTfLiteOk);
         let tin = TfLiteInterpreterGetInputTensor(interp, 0);
-        assert_eq!(TfLiteTensorCopyFromBuffer(tin, input.as_ptr() as *const c_void, input.len() * 4), kTfLiteOk);
+        assert_eq!(
+            TfLiteTensorCopyFromBuffer(tin, input.as_ptr() as *const c_void, input.len() * 4),
+            kTfLiteOk
+        );
         assert_eq!(TfLiteInterpreterInvoke(interp), kTfLiteOk);
         let tout = TfLiteInterpreterGetOutputTensor(interp, 0);
         let mut out = vec![0f32; TfLiteTensorByteSize(tout) / 4];
-        assert_eq!(TfLiteTensorCopyToBuffer(tout, out.as_mut_ptr() as *mut c_void, out.len() * 4), kTfLiteOk);
+        assert_eq!(
+            TfLiteTensorCopyToBuffer(tout, out.as_mut_ptr() as *mut c_void, out.len() * 4),
+            kTfLiteOk
+        );
         println!("output    {out:?}");
         println!("reference {reference:?}");
         TfLiteInterpreterDelete(interp);

@@ -9,7 +9,10 @@ const ADD_MUL: &[u8] = include_bytes!("data/add_mul.tflite");
 const CONV_DENSE: &[u8] = include_bytes!("data/conv_dense.tflite");
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {
-    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 /// What a do-nothing delegate, applied after the others, sees in the execution plan:
@@ -19,7 +22,10 @@ struct PlanSpy {
     nodes: Vec<(i32, Option<String>)>,
 }
 
-unsafe extern "C" fn spy_prepare(ctx: *mut TfLiteContext, delegate: *mut TfLiteDelegate) -> TfLiteStatus {
+unsafe extern "C" fn spy_prepare(
+    ctx: *mut TfLiteContext,
+    delegate: *mut TfLiteDelegate,
+) -> TfLiteStatus {
     let spy = &mut *((*delegate).data_ as *mut PlanSpy);
     let mut plan: *mut TfLiteIntArray = ptr::null_mut();
     if ((*ctx).GetExecutionPlan.unwrap())(ctx, &mut plan) != kTfLiteOk {
@@ -32,7 +38,11 @@ unsafe extern "C" fn spy_prepare(ctx: *mut TfLiteContext, delegate: *mut TfLiteD
         if ((*ctx).GetNodeAndRegistration.unwrap())(ctx, id, &mut node, &mut reg) != kTfLiteOk {
             return kTfLiteError;
         }
-        let name = (!(*reg).custom_name.is_null()).then(|| CStr::from_ptr((*reg).custom_name).to_string_lossy().into_owned());
+        let name = (!(*reg).custom_name.is_null()).then(|| {
+            CStr::from_ptr((*reg).custom_name)
+                .to_string_lossy()
+                .into_owned()
+        });
         spy.nodes.push(((*reg).builtin_code, name));
     }
     kTfLiteOk
@@ -75,12 +85,18 @@ fn run(model_bytes: &[u8], input: &[f32], xnnpack: bool) -> Run {
         let tin = TfLiteInterpreterGetInputTensor(interp, 0);
         assert_eq!(TfLiteTensorType(tin), kTfLiteFloat32);
         assert_eq!(TfLiteTensorByteSize(tin), input.len() * 4);
-        assert_eq!(TfLiteTensorCopyFromBuffer(tin, input.as_ptr() as *const c_void, input.len() * 4), kTfLiteOk);
+        assert_eq!(
+            TfLiteTensorCopyFromBuffer(tin, input.as_ptr() as *const c_void, input.len() * 4),
+            kTfLiteOk
+        );
         assert_eq!(TfLiteInterpreterInvoke(interp), kTfLiteOk);
         let tout = TfLiteInterpreterGetOutputTensor(interp, 0);
         let n = TfLiteTensorByteSize(tout) / 4;
         let mut output = vec![0f32; n];
-        assert_eq!(TfLiteTensorCopyToBuffer(tout, output.as_mut_ptr() as *mut c_void, n * 4), kTfLiteOk);
+        assert_eq!(
+            TfLiteTensorCopyToBuffer(tout, output.as_mut_ptr() as *mut c_void, n * 4),
+            kTfLiteOk
+        );
 
         TfLiteInterpreterDelete(interp);
         TfLiteInterpreterOptionsDelete(options);
@@ -88,14 +104,20 @@ fn run(model_bytes: &[u8], input: &[f32], xnnpack: bool) -> Run {
             TfLiteXNNPackDelegateDelete(xnn);
         }
         TfLiteModelDelete(model);
-        Run { output, plan: std::mem::take(&mut spy.nodes) }
+        Run {
+            output,
+            plan: std::mem::take(&mut spy.nodes),
+        }
     }
 }
 
 fn assert_close(got: &[f32], want: &[f32], tol: f32) {
     assert_eq!(got.len(), want.len());
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= tol, "element {i}: got {g}, reference {w} (tolerance {tol})");
+        assert!(
+            (g - w).abs() <= tol,
+            "element {i}: got {g}, reference {w} (tolerance {tol})"
+        );
     }
 }
 
@@ -114,8 +136,15 @@ fn add_mul_matches_reference_without_delegates() {
     // The same float ops in the same order as Google's runtime: bit-identical.
     assert_eq!(r.output, want);
     // And the values really are x * 3 + 1.5.
-    assert_close(&r.output, &x.iter().map(|v| v * 3.0 + 1.5).collect::<Vec<_>>(), 1e-6);
-    assert!(r.plan.iter().all(|(code, _)| *code != kTfLiteBuiltinDelegate as i32));
+    assert_close(
+        &r.output,
+        &x.iter().map(|v| v * 3.0 + 1.5).collect::<Vec<_>>(),
+        1e-6,
+    );
+    assert!(r
+        .plan
+        .iter()
+        .all(|(code, _)| *code != kTfLiteBuiltinDelegate as i32));
 }
 
 #[test]
@@ -125,9 +154,18 @@ fn conv_dense_matches_reference_on_builtin_kernels() {
     let r = run(CONV_DENSE, &x, false);
     assert_close(&r.output, &want, 1e-5);
     let codes: Vec<i32> = r.plan.iter().map(|(c, _)| *c).collect();
-    assert!(codes.contains(&(kTfLiteBuiltinConv2d as i32)), "plan: {codes:?}");
-    assert!(codes.contains(&(kTfLiteBuiltinFullyConnected as i32)), "plan: {codes:?}");
-    assert!(!codes.contains(&(kTfLiteBuiltinDelegate as i32)), "plan: {codes:?}");
+    assert!(
+        codes.contains(&(kTfLiteBuiltinConv2d as i32)),
+        "plan: {codes:?}"
+    );
+    assert!(
+        codes.contains(&(kTfLiteBuiltinFullyConnected as i32)),
+        "plan: {codes:?}"
+    );
+    assert!(
+        !codes.contains(&(kTfLiteBuiltinDelegate as i32)),
+        "plan: {codes:?}"
+    );
 }
 
 #[test]
@@ -147,7 +185,10 @@ fn corrupt_model_is_refused() {
     let mut bad = CONV_DENSE.to_vec();
     bad.truncate(bad.len() / 2);
     let model = unsafe { TfLiteModelCreate(bad.as_ptr() as *const c_void, bad.len()) };
-    assert!(model.is_null(), "a truncated flatbuffer must fail verification");
+    assert!(
+        model.is_null(),
+        "a truncated flatbuffer must fail verification"
+    );
     let junk = [0x5au8; 256];
     let model = unsafe { TfLiteModelCreate(junk.as_ptr() as *const c_void, junk.len()) };
     assert!(model.is_null());

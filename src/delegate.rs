@@ -1,0 +1,126 @@
+//! Delegates: today the XNNPACK CPU delegate.
+
+use crate::error::{Error, Result};
+use crate::sys;
+use std::ptr::NonNull;
+
+/// Options of the XNNPACK delegate (see [`InterpreterBuilder::xnnpack`](crate::InterpreterBuilder)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct XnnpackOptions {
+    /// Threads for XNNPACK; `None` uses the interpreter's thread count.
+    pub num_threads: Option<usize>,
+    /// Run int8 (signed, per-channel) quantized ops through XNNPACK. Default on.
+    pub qs8: bool,
+    /// Run uint8 quantized ops through XNNPACK. Default on.
+    pub qu8: bool,
+    /// Compute float32 ops in float16 where the CPU supports it (faster, less precise). Default off.
+    pub force_fp16: bool,
+    /// Fail [`build`](crate::InterpreterBuilder::build) if the delegate cannot be applied,
+    /// instead of running on TFLite's builtin kernels. Default off.
+    pub required: bool,
+}
+
+impl Default for XnnpackOptions {
+    fn default() -> Self {
+        XnnpackOptions {
+            num_threads: None,
+            qs8: true,
+            qu8: true,
+            force_fp16: false,
+            required: false,
+        }
+    }
+}
+
+impl XnnpackOptions {
+    /// Sets [`num_threads`](Self::num_threads).
+    pub fn num_threads(mut self, n: usize) -> Self {
+        self.num_threads = Some(n.max(1));
+        self
+    }
+    /// Sets [`qs8`](Self::qs8).
+    pub fn qs8(mut self, on: bool) -> Self {
+        self.qs8 = on;
+        self
+    }
+    /// Sets [`qu8`](Self::qu8).
+    pub fn qu8(mut self, on: bool) -> Self {
+        self.qu8 = on;
+        self
+    }
+    /// Sets [`required`](Self::required).
+    pub fn required(mut self, on: bool) -> Self {
+        self.required = on;
+        self
+    }
+    /// Sets [`force_fp16`](Self::force_fp16).
+    pub fn force_fp16(mut self, on: bool) -> Self {
+        self.force_fp16 = on;
+        self
+    }
+}
+
+/// An owned delegate, deleted on drop (after the interpreter that uses it).
+pub(crate) enum Delegate {
+    #[cfg(feature = "xnnpack")]
+    Xnnpack(NonNull<sys::TfLiteDelegate>),
+}
+
+impl Delegate {
+    #[cfg(feature = "xnnpack")]
+    pub(crate) fn xnnpack(o: &XnnpackOptions, default_threads: usize) -> Result<Delegate> {
+        // SAFETY: plain C calls; the options struct is read during the call only.
+        unsafe {
+            let mut opts = sys::TfLiteXNNPackDelegateOptionsDefault();
+            opts.num_threads =
+                i32::try_from(o.num_threads.unwrap_or(default_threads).max(1)).unwrap_or(i32::MAX);
+            let mut flags = opts.flags
+                & !(sys::TFLITE_XNNPACK_DELEGATE_FLAG_QS8
+                    | sys::TFLITE_XNNPACK_DELEGATE_FLAG_QU8
+                    | sys::TFLITE_XNNPACK_DELEGATE_FLAG_FORCE_FP16);
+            if o.qs8 {
+                flags |= sys::TFLITE_XNNPACK_DELEGATE_FLAG_QS8;
+            }
+            if o.qu8 {
+                flags |= sys::TFLITE_XNNPACK_DELEGATE_FLAG_QU8;
+            }
+            if o.force_fp16 {
+                flags |= sys::TFLITE_XNNPACK_DELEGATE_FLAG_FORCE_FP16;
+            }
+            opts.flags = flags;
+            NonNull::new(sys::TfLiteXNNPackDelegateCreate(&opts))
+                .map(Delegate::Xnnpack)
+                .ok_or(Error::Tflite {
+                    call: "TfLiteXNNPackDelegateCreate",
+                    tflite_message: "XNNPACK could not be initialised on this CPU".into(),
+                })
+        }
+    }
+
+    #[cfg(not(feature = "xnnpack"))]
+    pub(crate) fn xnnpack(_: &XnnpackOptions, _: usize) -> Result<Delegate> {
+        Err(Error::Tflite {
+            call: "XNNPACK delegate",
+            tflite_message: "tflite was built without the `xnnpack` feature".into(),
+        })
+    }
+
+    pub(crate) fn raw(&self) -> *mut sys::TfLiteDelegate {
+        match *self {
+            #[cfg(feature = "xnnpack")]
+            Delegate::Xnnpack(p) => p.as_ptr(),
+        }
+    }
+}
+
+impl Drop for Delegate {
+    fn drop(&mut self) {
+        match *self {
+            // SAFETY: created by TfLiteXNNPackDelegateCreate, deleted once, after the
+            // interpreter using it (the interpreter's Drop deletes itself first).
+            #[cfg(feature = "xnnpack")]
+            Delegate::Xnnpack(p) => unsafe { sys::TfLiteXNNPackDelegateDelete(p.as_ptr()) },
+        }
+    }
+}

@@ -1,0 +1,595 @@
+//! [`Interpreter`]: runs a [`Model`]; [`InterpreterBuilder`] configures threads and delegates.
+
+use crate::delegate::{Delegate, XnnpackOptions};
+use crate::dtype::Element;
+use crate::error::{Error, Result, Side};
+use crate::model::Model;
+use crate::reporter::{self, Reporter};
+use crate::signature::SignatureRunner;
+use crate::sys;
+use crate::tensor::{RawTensor, TensorInfo};
+use std::ffi::{CStr, CString};
+use std::ptr::NonNull;
+
+/// Names a tensor among the inputs or outputs: by position (`usize`) or by name (`&str`).
+pub trait TensorId: private::Sealed {
+    #[doc(hidden)]
+    fn resolve(&self, side: Side, count: usize, name_of: &dyn Fn(usize) -> String)
+        -> Result<usize>;
+}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for usize {}
+    impl Sealed for &str {}
+    impl Sealed for &String {}
+}
+
+impl TensorId for usize {
+    fn resolve(&self, side: Side, count: usize, _: &dyn Fn(usize) -> String) -> Result<usize> {
+        if *self < count {
+            Ok(*self)
+        } else {
+            Err(Error::IndexOutOfRange {
+                side,
+                index: *self,
+                count,
+            })
+        }
+    }
+}
+
+impl TensorId for &str {
+    fn resolve(
+        &self,
+        side: Side,
+        count: usize,
+        name_of: &dyn Fn(usize) -> String,
+    ) -> Result<usize> {
+        let names: Vec<String> = (0..count).map(name_of).collect();
+        names
+            .iter()
+            .position(|n| n == self)
+            .ok_or_else(|| Error::NoSuchName {
+                side,
+                name: self.to_string(),
+                available: names,
+            })
+    }
+}
+
+impl TensorId for &String {
+    fn resolve(
+        &self,
+        side: Side,
+        count: usize,
+        name_of: &dyn Fn(usize) -> String,
+    ) -> Result<usize> {
+        self.as_str().resolve(side, count, name_of)
+    }
+}
+
+/// Configures and builds an [`Interpreter`]; from [`Interpreter::builder`].
+///
+/// By default the XNNPACK delegate is applied (with its int8/uint8 paths on) where the crate is
+/// built with the `xnnpack` feature, and everything runs on one thread.
+#[must_use]
+pub struct InterpreterBuilder<'m> {
+    model: &'m Model,
+    num_threads: usize,
+    xnnpack: Option<XnnpackOptions>,
+    custom_ops: Vec<(CString, &'static sys::TfLiteRegistration, i32, i32)>,
+}
+
+impl<'m> InterpreterBuilder<'m> {
+    fn new(model: &'m Model) -> Self {
+        InterpreterBuilder {
+            model,
+            num_threads: 1,
+            xnnpack: if cfg!(feature = "xnnpack") {
+                Some(XnnpackOptions::default())
+            } else {
+                None
+            },
+            custom_ops: Vec::new(),
+        }
+    }
+
+    /// Threads for TFLite's own kernels and (unless [`XnnpackOptions::num_threads`] says
+    /// otherwise) for XNNPACK. At least 1.
+    pub fn num_threads(mut self, n: usize) -> Self {
+        self.num_threads = n.max(1);
+        self
+    }
+
+    /// Applies the XNNPACK delegate with these options.
+    #[cfg(feature = "xnnpack")]
+    pub fn xnnpack(mut self, options: XnnpackOptions) -> Self {
+        self.xnnpack = Some(options);
+        self
+    }
+
+    /// Runs every op on TFLite's builtin kernels: no delegate at all.
+    pub fn no_delegates(mut self) -> Self {
+        self.xnnpack = None;
+        self
+    }
+
+    /// Registers a custom operator implemented through the raw C API. A Rust custom-op API
+    /// will build on this.
+    ///
+    /// # Safety
+    /// `registration`'s callbacks must be sound implementations of the TFLite kernel interface
+    /// for every node of the model that uses `name`.
+    pub unsafe fn custom_op_raw(
+        mut self,
+        name: &str,
+        registration: &'static sys::TfLiteRegistration,
+        min_version: i32,
+        max_version: i32,
+    ) -> Result<Self> {
+        let name = CString::new(name).map_err(|_| Error::NulByte {
+            what: "custom op name",
+        })?;
+        self.custom_ops
+            .push((name, registration, min_version, max_version));
+        Ok(self)
+    }
+
+    /// Creates the interpreter: resolves every op, applies the delegates. Tensors are not
+    /// allocated yet: call [`Interpreter::allocate_tensors`].
+    ///
+    /// If XNNPACK cannot take the graph (TFLite refuses static-shape delegates on graphs with
+    /// dynamic-sized tensors, e.g. string outputs), the interpreter runs on TFLite's builtin
+    /// kernels, as Google's runtimes do; [`Interpreter::delegate_skipped`] says why. Set
+    /// [`XnnpackOptions::required`] to get an error instead.
+    pub fn build(self) -> Result<Interpreter> {
+        let reporter = Box::<Reporter>::default();
+        // SAFETY: options are created here and deleted with the interpreter (or on failure);
+        // every pointer handed to them outlives the interpreter (the reporter is owned by it,
+        // registrations are 'static).
+        let (raw, options) = unsafe {
+            let options =
+                NonNull::new(sys::TfLiteInterpreterOptionsCreate()).ok_or(Error::Tflite {
+                    call: "TfLiteInterpreterOptionsCreate",
+                    tflite_message: String::new(),
+                })?;
+            let threads = i32::try_from(self.num_threads).unwrap_or(i32::MAX);
+            sys::TfLiteInterpreterOptionsSetNumThreads(options.as_ptr(), threads);
+            sys::TfLiteInterpreterOptionsSetErrorReporter(
+                options.as_ptr(),
+                Some(reporter::report),
+                reporter.as_user_data(),
+            );
+            for (name, reg, min, max) in &self.custom_ops {
+                sys::TfLiteInterpreterOptionsAddCustomOp(
+                    options.as_ptr(),
+                    name.as_ptr(),
+                    *reg,
+                    *min,
+                    *max,
+                );
+            }
+            let raw = sys::TfLiteInterpreterCreate(self.model.raw(), options.as_ptr());
+            let Some(raw) = NonNull::new(raw) else {
+                sys::TfLiteInterpreterOptionsDelete(options.as_ptr());
+                return Err(Error::from_tflite(
+                    "TfLiteInterpreterCreate",
+                    reporter.take(),
+                ));
+            };
+            (raw, options)
+        };
+        let mut it = Interpreter {
+            raw,
+            options,
+            reporter,
+            delegates: Vec::new(),
+            delegate_applied: false,
+            delegate_skipped: None,
+            model: self.model.clone(),
+            allocated: false,
+        };
+        if let Some(x) = &self.xnnpack {
+            let d = Delegate::xnnpack(x, self.num_threads)?;
+            it.reporter.clear();
+            // SAFETY: valid interpreter and delegate; the delegate is kept in `it.delegates`,
+            // so it outlives the interpreter whether or not it was applied.
+            let status =
+                unsafe { sys::TfLiteInterpreterModifyGraphWithDelegate(it.raw(), d.raw()) };
+            it.delegates.push(d);
+            let message = it.reporter.take();
+            match status {
+                sys::kTfLiteOk => it.delegate_applied = true,
+                // TFLite restored the graph: the interpreter runs on the builtin kernels.
+                sys::kTfLiteDelegateError | sys::kTfLiteApplicationError => {
+                    let reason = if !message.is_empty() {
+                        message
+                    } else if status == sys::kTfLiteApplicationError {
+                        "the graph has dynamic-sized tensors (e.g. string tensors or data-dependent shapes), \
+                         which the XNNPACK delegate does not support"
+                            .to_string()
+                    } else {
+                        "XNNPACK failed to prepare part of the graph".to_string()
+                    };
+                    if x.required {
+                        return Err(Error::Tflite {
+                            call: "TfLiteInterpreterModifyGraphWithDelegate",
+                            tflite_message: reason,
+                        });
+                    }
+                    it.delegate_skipped = Some(reason);
+                }
+                _ => {
+                    return Err(Error::from_tflite(
+                        "TfLiteInterpreterModifyGraphWithDelegate",
+                        message,
+                    ))
+                }
+            }
+        }
+        Ok(it)
+    }
+}
+
+/// Runs a model. `Send` (move it to another thread) but not `Sync`: one interpreter runs one
+/// inference at a time; make one interpreter per thread from a shared [`Model`].
+///
+/// Tensor views borrow the interpreter, so they cannot outlive it, and [`invoke`](Self::invoke)
+/// takes `&mut self`, so no view can be held across an inference:
+///
+/// ```compile_fail,E0502
+/// # fn f(mut it: tflite::Interpreter) -> tflite::Result<()> {
+/// let out = it.output::<f32>(0)?;
+/// it.invoke()?; // error: `it` is borrowed by `out`
+/// println!("{out:?}");
+/// # Ok(()) }
+/// ```
+///
+/// ```compile_fail,E0597
+/// # fn f(model: &tflite::Model) -> tflite::Result<()> {
+/// let view = {
+///     let it = tflite::Interpreter::new(model)?;
+///     it.output::<f32>(0)? // error: `it` does not live long enough
+/// };
+/// # let _ = view;
+/// # Ok(()) }
+/// ```
+pub struct Interpreter {
+    raw: NonNull<sys::TfLiteInterpreter>,
+    options: NonNull<sys::TfLiteInterpreterOptions>,
+    reporter: Box<Reporter>,
+    delegates: Vec<Delegate>,
+    delegate_applied: bool,
+    delegate_skipped: Option<String>,
+    // Keeps the model and its bytes alive for as long as the interpreter (declared after
+    // `raw`, but `Drop` deletes the interpreter explicitly first anyway).
+    model: Model,
+    allocated: bool,
+}
+
+// SAFETY: a TfLiteInterpreter may be used from any one thread at a time; all access goes
+// through `&self`/`&mut self`, and `Interpreter` is not `Sync`.
+unsafe impl Send for Interpreter {}
+
+impl Drop for Interpreter {
+    fn drop(&mut self) {
+        // SAFETY: deleted once, interpreter before the options and delegates it uses.
+        unsafe {
+            sys::TfLiteInterpreterDelete(self.raw.as_ptr());
+            sys::TfLiteInterpreterOptionsDelete(self.options.as_ptr());
+        }
+        self.delegates.clear();
+    }
+}
+
+impl std::fmt::Debug for Interpreter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interpreter")
+            .field("model", &self.model)
+            .field("inputs", &self.input_count())
+            .field("outputs", &self.output_count())
+            .field("allocated", &self.allocated)
+            .finish()
+    }
+}
+
+impl Interpreter {
+    /// An interpreter with the default options (see [`InterpreterBuilder`]).
+    pub fn new(model: &Model) -> Result<Interpreter> {
+        Self::builder(model).build()
+    }
+
+    /// Starts configuring an interpreter for `model`.
+    pub fn builder(model: &Model) -> InterpreterBuilder<'_> {
+        InterpreterBuilder::new(model)
+    }
+
+    /// The model this interpreter runs.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Whether a delegate (XNNPACK) was applied to the graph.
+    pub fn has_delegate(&self) -> bool {
+        self.delegate_applied
+    }
+
+    /// Why the XNNPACK delegate was asked for but not applied, if so (see
+    /// [`InterpreterBuilder::build`]).
+    pub fn delegate_skipped(&self) -> Option<&str> {
+        self.delegate_skipped.as_deref()
+    }
+
+    pub(crate) fn raw(&self) -> *mut sys::TfLiteInterpreter {
+        self.raw.as_ptr()
+    }
+
+    pub(crate) fn reporter(&self) -> &Reporter {
+        &self.reporter
+    }
+
+    /// Runs a TFLite call, turning a failure into an error carrying TFLite's message.
+    pub(crate) fn check(
+        &self,
+        call: &'static str,
+        f: impl FnOnce() -> sys::TfLiteStatus,
+    ) -> Result<()> {
+        self.reporter.clear();
+        let status = f();
+        if status == sys::kTfLiteOk {
+            Ok(())
+        } else {
+            let mut msg = self.reporter.take();
+            if msg.is_empty() {
+                msg = format!("status {status}");
+            }
+            Err(Error::from_tflite(call, msg))
+        }
+    }
+
+    /// Allocates (or re-allocates after a resize) every tensor. Required before filling
+    /// inputs, reading outputs or invoking.
+    pub fn allocate_tensors(&mut self) -> Result<()> {
+        // SAFETY: valid interpreter.
+        self.check("TfLiteInterpreterAllocateTensors", || unsafe {
+            sys::TfLiteInterpreterAllocateTensors(self.raw())
+        })?;
+        for i in 0..self.input_count() {
+            // SAFETY: allocated just now; `&mut self`, so no view is alive.
+            unsafe { self.input_tensor(i).zero_if_arena() }
+        }
+        for i in 0..self.output_count() {
+            // SAFETY: as above.
+            unsafe { self.output_tensor(i).zero_if_arena() }
+        }
+        self.allocated = true;
+        Ok(())
+    }
+
+    /// Gives input `id` a new shape; call [`allocate_tensors`](Self::allocate_tensors) again
+    /// before using any tensor.
+    pub fn resize_input(&mut self, id: impl TensorId, shape: &[usize]) -> Result<()> {
+        let i = self.input_id(id)?;
+        let dims = dims_i32(shape).ok_or_else(|| Error::InvalidShape {
+            tensor: self.input_tensor(i).name(),
+            shape: shape.to_vec(),
+            reason: "a dimension exceeds i32::MAX".into(),
+        })?;
+        // SAFETY: valid interpreter, `i` in range, `dims` lives through the call.
+        self.check("TfLiteInterpreterResizeInputTensor", || unsafe {
+            sys::TfLiteInterpreterResizeInputTensor(
+                self.raw(),
+                i as i32,
+                dims.as_ptr(),
+                dims.len() as i32,
+            )
+        })?;
+        self.allocated = false;
+        Ok(())
+    }
+
+    /// Marks the tensors as needing [`allocate_tensors`](Self::allocate_tensors) (after a
+    /// resize through a signature runner).
+    pub(crate) fn invalidate_allocation(&mut self) {
+        self.allocated = false;
+    }
+
+    /// Runs the model on the current inputs.
+    pub fn invoke(&mut self) -> Result<()> {
+        if !self.allocated {
+            return Err(Error::NotAllocated);
+        }
+        // SAFETY: valid, allocated interpreter; no tensor view is alive (`&mut self`).
+        self.check("TfLiteInterpreterInvoke", || unsafe {
+            sys::TfLiteInterpreterInvoke(self.raw())
+        })
+    }
+
+    /// Number of model inputs.
+    pub fn input_count(&self) -> usize {
+        // SAFETY: valid interpreter.
+        unsafe { sys::TfLiteInterpreterGetInputTensorCount(self.raw()) }.max(0) as usize
+    }
+
+    /// Number of model outputs.
+    pub fn output_count(&self) -> usize {
+        // SAFETY: valid interpreter.
+        unsafe { sys::TfLiteInterpreterGetOutputTensorCount(self.raw()) }.max(0) as usize
+    }
+
+    fn input_tensor(&self, i: usize) -> RawTensor {
+        // SAFETY: valid interpreter; callers pass `i < input_count()`.
+        RawTensor(unsafe { sys::TfLiteInterpreterGetInputTensor(self.raw(), i as i32) })
+    }
+
+    fn output_tensor(&self, i: usize) -> RawTensor {
+        // SAFETY: valid interpreter; callers pass `i < output_count()`.
+        RawTensor(unsafe { sys::TfLiteInterpreterGetOutputTensor(self.raw(), i as i32) })
+    }
+
+    fn input_id(&self, id: impl TensorId) -> Result<usize> {
+        id.resolve(Side::Input, self.input_count(), &|i| {
+            self.input_tensor(i).name()
+        })
+    }
+
+    fn output_id(&self, id: impl TensorId) -> Result<usize> {
+        id.resolve(Side::Output, self.output_count(), &|i| {
+            self.output_tensor(i).name()
+        })
+    }
+
+    fn input_ready(&self, id: impl TensorId) -> Result<RawTensor> {
+        let i = self.input_id(id)?;
+        if !self.allocated {
+            return Err(Error::NotAllocated);
+        }
+        Ok(self.input_tensor(i))
+    }
+
+    fn output_ready(&self, id: impl TensorId) -> Result<RawTensor> {
+        let i = self.output_id(id)?;
+        if !self.allocated {
+            return Err(Error::NotAllocated);
+        }
+        Ok(self.output_tensor(i))
+    }
+
+    /// The position of the input named `name`.
+    pub fn input_index(&self, name: &str) -> Result<usize> {
+        self.input_id(name)
+    }
+
+    /// The position of the output named `name`.
+    pub fn output_index(&self, name: &str) -> Result<usize> {
+        self.output_id(name)
+    }
+
+    /// Name, type, shape and quantization of every input.
+    pub fn inputs(&self) -> Vec<TensorInfo> {
+        (0..self.input_count())
+            .map(|i| self.input_tensor(i).info())
+            .collect()
+    }
+
+    /// Name, type, shape and quantization of every output.
+    pub fn outputs(&self) -> Vec<TensorInfo> {
+        (0..self.output_count())
+            .map(|i| self.output_tensor(i).info())
+            .collect()
+    }
+
+    /// Metadata of one input.
+    pub fn input_info(&self, id: impl TensorId) -> Result<TensorInfo> {
+        Ok(self.input_tensor(self.input_id(id)?).info())
+    }
+
+    /// Metadata of one output.
+    pub fn output_info(&self, id: impl TensorId) -> Result<TensorInfo> {
+        Ok(self.output_tensor(self.output_id(id)?).info())
+    }
+
+    /// The data of an input, to fill in place. `T` must match the tensor's type.
+    pub fn input_mut<T: Element>(&mut self, id: impl TensorId) -> Result<&mut [T]> {
+        let t = self.input_ready(id)?;
+        // SAFETY: the view borrows `self` mutably, so the tensor memory stays valid (no
+        // resize, allocate or delete) and unaliased while it lives.
+        unsafe { t.view_mut::<T>() }
+    }
+
+    /// The data of an input, read-only.
+    pub fn input<T: Element>(&self, id: impl TensorId) -> Result<&[T]> {
+        let t = self.input_ready(id)?;
+        // SAFETY: borrows `self`; nothing can write the tensor while the view lives.
+        unsafe { t.view::<T>() }
+    }
+
+    /// Copies `data` into an input; its length must equal the tensor's element count.
+    pub fn copy_input_from<T: Element>(&mut self, id: impl TensorId, data: &[T]) -> Result<()> {
+        let t = self.input_ready(id)?;
+        // SAFETY: `&mut self`: no live view aliases the tensor.
+        unsafe { t.copy_from(data) }
+    }
+
+    /// The data of an output (valid after [`invoke`](Self::invoke)). `T` must match its type.
+    pub fn output<T: Element>(&self, id: impl TensorId) -> Result<&[T]> {
+        let t = self.output_ready(id)?;
+        // SAFETY: borrows `self`; `invoke` needs `&mut self`, so the data cannot change under it.
+        unsafe { t.view::<T>() }
+    }
+
+    /// A copy of an output's data.
+    pub fn output_to_vec<T: Element>(&self, id: impl TensorId) -> Result<Vec<T>> {
+        Ok(self.output::<T>(id)?.to_vec())
+    }
+
+    /// The raw bytes of an input, whatever its type.
+    pub fn input_bytes_mut(&mut self, id: impl TensorId) -> Result<&mut [u8]> {
+        let t = self.input_ready(id)?;
+        // SAFETY: as for `input_mut`.
+        unsafe { t.bytes_mut() }
+    }
+
+    /// The raw bytes of an output, whatever its type.
+    pub fn output_bytes(&self, id: impl TensorId) -> Result<&[u8]> {
+        let t = self.output_ready(id)?;
+        // SAFETY: as for `output`.
+        unsafe { t.bytes() }
+    }
+
+    /// Writes a string input (the tensor's element count must equal `items.len()`; resize
+    /// the input first if needed).
+    pub fn set_input_strings<S: AsRef<[u8]>>(
+        &mut self,
+        id: impl TensorId,
+        items: &[S],
+    ) -> Result<()> {
+        let t = self.input_ready(id)?;
+        // SAFETY: `&mut self`: no live view aliases the tensor.
+        unsafe { t.set_strings(items) }
+    }
+
+    /// Reads a string output.
+    pub fn output_strings(&self, id: impl TensorId) -> Result<Vec<Vec<u8>>> {
+        let t = self.output_ready(id)?;
+        // SAFETY: as for `output`.
+        unsafe { t.strings() }
+    }
+
+    /// Reads a string input.
+    pub fn input_strings(&self, id: impl TensorId) -> Result<Vec<Vec<u8>>> {
+        let t = self.input_ready(id)?;
+        // SAFETY: as for `input`.
+        unsafe { t.strings() }
+    }
+
+    /// The keys of the model's signatures (e.g. `serving_default`).
+    pub fn signature_keys(&self) -> Vec<String> {
+        // SAFETY: valid interpreter; keys are NUL-terminated strings owned by it.
+        unsafe {
+            let n = sys::TfLiteInterpreterGetSignatureCount(self.raw()).max(0);
+            (0..n)
+                .map(|i| {
+                    let p = sys::TfLiteInterpreterGetSignatureKey(self.raw(), i);
+                    if p.is_null() {
+                        String::new()
+                    } else {
+                        CStr::from_ptr(p).to_string_lossy().into_owned()
+                    }
+                })
+                .collect()
+        }
+    }
+
+    /// A runner for the signature `key`, with named inputs and outputs. It borrows the
+    /// interpreter mutably: one runner at a time.
+    pub fn signature_runner(&mut self, key: &str) -> Result<SignatureRunner<'_>> {
+        SignatureRunner::new(self, key)
+    }
+}
+
+/// Shape as TFLite's `int` dimensions, if every one fits.
+pub(crate) fn dims_i32(shape: &[usize]) -> Option<Vec<i32>> {
+    shape.iter().map(|d| i32::try_from(*d).ok()).collect()
+}

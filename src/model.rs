@@ -1,0 +1,223 @@
+//! [`Model`]: a verified TFLite flatbuffer, shareable by many interpreters on many threads.
+
+use crate::error::{Error, Result};
+use crate::reporter::{self, Reporter};
+use crate::sys;
+use std::ffi::{c_void, CString};
+use std::path::Path;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+/// Where a model's bytes live. TFLite does not copy them: they must outlive the `TfLiteModel`
+/// and every interpreter made from it, which holding them here (behind an `Arc`) guarantees.
+/// The fields are never read: holding them is their whole purpose.
+#[allow(dead_code)]
+enum Bytes {
+    Static(&'static [u8]),
+    Shared(Arc<[u8]>),
+    /// A 16-byte aligned copy: the first `len` bytes of these words.
+    Aligned(Box<[u128]>),
+    /// TFLite mapped (or read) the file itself and owns the memory.
+    File,
+}
+
+struct Inner {
+    raw: NonNull<sys::TfLiteModel>,
+    // Dropped after `raw` is deleted (see `Drop for Inner`).
+    _bytes: Bytes,
+    origin: String,
+}
+
+// SAFETY: a TfLiteModel is immutable once created; TFLite documents that one model may be used
+// by several interpreters, on several threads, at once. The bytes are immutable too.
+unsafe impl Send for Inner {}
+// SAFETY: as above; no method mutates the model.
+unsafe impl Sync for Inner {}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // SAFETY: `raw` came from TfLiteModelCreate* and is deleted once, here. Interpreters
+        // hold an `Arc<Inner>`, so none is alive any more.
+        unsafe { sys::TfLiteModelDelete(self.raw.as_ptr()) }
+    }
+}
+
+/// A TensorFlow Lite model, verified when loaded.
+///
+/// Cheap to clone (it is reference-counted) and `Send + Sync`: build any number of
+/// [`Interpreter`](crate::Interpreter)s from one model, on any threads. The model bytes stay
+/// alive as long as the model or any interpreter built from it does.
+#[derive(Clone)]
+pub struct Model {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("origin", &self.inner.origin)
+            .finish()
+    }
+}
+
+/// Alignment TFLite wants for in-place model data (flatbuffer scalars, constant tensors).
+const MODEL_ALIGN: usize = 16;
+
+impl Model {
+    /// Loads a `.tflite` file; TFLite maps it into memory (no copy).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Model> {
+        let path = path.as_ref();
+        // Give the usual I/O error (missing file, permissions) rather than TFLite's generic one.
+        let meta = std::fs::metadata(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if meta.is_dir() {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "is a directory"),
+            });
+        }
+        let c_path = CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| Error::NulByte { what: "model path" })?;
+        let reporter = Reporter::default();
+        // SAFETY: `c_path` is a valid C string; the reporter outlives the call, and TFLite uses
+        // it only during the call (the C API's model reporter is local to model creation).
+        let raw = unsafe {
+            sys::TfLiteModelCreateFromFileWithErrorReporter(
+                c_path.as_ptr(),
+                Some(reporter::report),
+                reporter.as_user_data(),
+            )
+        };
+        Self::finish(raw, Bytes::File, path.display().to_string(), &reporter)
+    }
+
+    /// Loads a model from bytes (a `Vec<u8>`, `Box<[u8]>`, `Arc<[u8]>`, …). The bytes are kept
+    /// by the model; an `Arc<[u8]>` is shared, not copied.
+    pub fn from_bytes(bytes: impl Into<Arc<[u8]>>) -> Result<Model> {
+        let bytes: Arc<[u8]> = bytes.into();
+        if bytes.as_ptr() as usize % MODEL_ALIGN == 0 {
+            Self::from_memory(bytes.as_ptr(), bytes.len(), Bytes::Shared(bytes.clone()))
+        } else {
+            let words = aligned_copy(&bytes);
+            Self::from_memory(
+                words.as_ptr() as *const u8,
+                bytes.len(),
+                Bytes::Aligned(words),
+            )
+        }
+    }
+
+    /// Loads a model from `'static` bytes (e.g. `include_bytes!`) without copying them, unless
+    /// they are not 16-byte aligned (as `include_bytes!` does not promise), in which case one
+    /// aligned copy is made.
+    pub fn from_static(bytes: &'static [u8]) -> Result<Model> {
+        if bytes.as_ptr() as usize % MODEL_ALIGN == 0 {
+            Self::from_memory(bytes.as_ptr(), bytes.len(), Bytes::Static(bytes))
+        } else {
+            let words = aligned_copy(bytes);
+            Self::from_memory(
+                words.as_ptr() as *const u8,
+                bytes.len(),
+                Bytes::Aligned(words),
+            )
+        }
+    }
+
+    fn from_memory(ptr: *const u8, len: usize, keep: Bytes) -> Result<Model> {
+        let origin = format!("bytes ({len} bytes)");
+        if len == 0 {
+            return Err(Error::InvalidModel {
+                origin,
+                tflite_message: "the model is empty (0 bytes)".into(),
+            });
+        }
+        let reporter = Reporter::default();
+        // SAFETY: `ptr..ptr+len` is readable and stays alive (owned by `keep`, stored in the
+        // model) until TfLiteModelDelete; the reporter is only used during this call.
+        let raw = unsafe {
+            sys::TfLiteModelCreateWithErrorReporter(
+                ptr as *const c_void,
+                len,
+                Some(reporter::report),
+                reporter.as_user_data(),
+            )
+        };
+        Self::finish(raw, keep, origin, &reporter)
+    }
+
+    fn finish(
+        raw: *mut sys::TfLiteModel,
+        bytes: Bytes,
+        origin: String,
+        reporter: &Reporter,
+    ) -> Result<Model> {
+        match NonNull::new(raw) {
+            Some(raw) => Ok(Model {
+                inner: Arc::new(Inner {
+                    raw,
+                    _bytes: bytes,
+                    origin,
+                }),
+            }),
+            None => {
+                let mut tflite_message = reporter.take();
+                if tflite_message.is_empty() {
+                    tflite_message =
+                        "TFLite could not build a model from it (not a valid TFLite flatbuffer)"
+                            .into();
+                }
+                Err(Error::InvalidModel {
+                    origin,
+                    tflite_message,
+                })
+            }
+        }
+    }
+
+    pub(crate) fn raw(&self) -> *const sys::TfLiteModel {
+        self.inner.raw.as_ptr()
+    }
+
+    /// Where the model came from: its path, or `bytes (N bytes)`.
+    pub fn origin(&self) -> &str {
+        &self.inner.origin
+    }
+
+    /// Describes the model's inputs, outputs and signatures without building an interpreter
+    /// yourself. The TFLite 2.14 C API has no model-level queries, so this builds a
+    /// short-lived interpreter without delegates (no tensors are allocated); it fails, like
+    /// [`Interpreter::new`](crate::Interpreter::new), if the model needs an operator this
+    /// build lacks.
+    pub fn describe(&self) -> Result<ModelInfo> {
+        let it = crate::Interpreter::builder(self).no_delegates().build()?;
+        Ok(ModelInfo {
+            inputs: it.inputs(),
+            outputs: it.outputs(),
+            signature_keys: it.signature_keys(),
+        })
+    }
+}
+
+/// What [`Model::describe`] reports.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ModelInfo {
+    /// The main graph's inputs, with the shapes the model declares.
+    pub inputs: Vec<crate::TensorInfo>,
+    /// The main graph's outputs.
+    pub outputs: Vec<crate::TensorInfo>,
+    /// The signature keys (e.g. `serving_default`), in the model's order.
+    pub signature_keys: Vec<String>,
+}
+
+/// Copies `bytes` into 16-byte aligned storage (zero-padded to whole words).
+fn aligned_copy(bytes: &[u8]) -> Box<[u128]> {
+    let mut words: Box<[u128]> = vec![0u128; bytes.len().div_ceil(16)].into_boxed_slice();
+    // SAFETY: `words` holds `len * 16 >= bytes.len()` initialised bytes, and u8 has no
+    // alignment or validity requirement.
+    let dst = unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, bytes.len()) };
+    dst.copy_from_slice(bytes);
+    words
+}

@@ -1,0 +1,583 @@
+//! Integration tests of the safe API on the committed models in tests/models (made by
+//! tests/models/make_models.py) and tflite-sys/tests/data.
+
+use std::sync::Arc;
+use tflite::{DataType, Error, Interpreter, Model, Quantization, Side, XnnpackOptions};
+
+fn model_path(name: &str) -> String {
+    format!("{}/tests/models/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn sys_data(name: &str) -> String {
+    format!(
+        "{}/tflite-sys/tests/data/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn read_f32(path: &str) -> Vec<f32> {
+    std::fs::read(path)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+fn ready(model: &Model) -> Interpreter {
+    let mut it = Interpreter::new(model).unwrap();
+    it.allocate_tensors().unwrap();
+    it
+}
+
+#[test]
+fn version() {
+    assert_eq!(tflite::tflite_version(), "2.14.1");
+}
+
+#[test]
+fn every_dtype_round_trips_through_a_kernel() {
+    let model = Model::from_file(model_path("all_dtypes.tflite")).unwrap();
+    let mut it = ready(&model);
+    // The string output is dynamic-sized, which XNNPACK refuses: TFLite's kernels run it,
+    // and the interpreter says so.
+    assert!(!it.has_delegate());
+    assert!(
+        it.delegate_skipped().unwrap().contains("dynamic-sized"),
+        "{:?}",
+        it.delegate_skipped()
+    );
+    match Interpreter::builder(&model)
+        .xnnpack(XnnpackOptions::default().required(true))
+        .build()
+    {
+        Err(Error::Tflite {
+            call,
+            tflite_message,
+        }) => {
+            assert_eq!(call, "TfLiteInterpreterModifyGraphWithDelegate");
+            assert!(tflite_message.contains("dynamic-sized"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(it.input_count(), 13);
+    assert_eq!(it.output_count(), 13);
+
+    macro_rules! round_trip {
+        ($t:ty, $dtype:ident, $name:literal, $vals:expr) => {{
+            let vals: [$t; 6] = $vals;
+            let i = it
+                .input_index(concat!("serving_default_x_", $name, ":0"))
+                .unwrap();
+            let info = it.input_info(i).unwrap();
+            assert_eq!(info.dtype, DataType::$dtype);
+            assert_eq!(info.shape, [6]);
+            it.copy_input_from::<$t>(i, &vals).unwrap();
+            vals
+        }};
+    }
+    let f32s = round_trip!(
+        f32,
+        Float32,
+        "float32",
+        [1.5, -2.0, 3.25, f32::MAX, f32::MIN_POSITIVE, -0.0]
+    );
+    let f64s = round_trip!(
+        f64,
+        Float64,
+        "float64",
+        [1e300, -2.5, 0.1, 7.0, -1e-300, 3.0]
+    );
+    let f16s = round_trip!(
+        tflite::f16,
+        Float16,
+        "float16",
+        [0.5, -1.0, 2.0, 65504.0, -3.5, 0.25].map(tflite::f16::from_f32)
+    );
+    let i8s = round_trip!(i8, Int8, "int8", [i8::MIN, -1, 0, 1, 64, i8::MAX]);
+    let u8s = round_trip!(u8, UInt8, "uint8", [0, 1, 2, 128, 254, u8::MAX]);
+    let i16s = round_trip!(i16, Int16, "int16", [i16::MIN, -300, 0, 300, 1, i16::MAX]);
+    let u16s = round_trip!(u16, UInt16, "uint16", [0, 1, 300, 40000, 65534, u16::MAX]);
+    let i32s = round_trip!(
+        i32,
+        Int32,
+        "int32",
+        [i32::MIN, -70000, 0, 70000, 1, i32::MAX]
+    );
+    let u32s = round_trip!(
+        u32,
+        UInt32,
+        "uint32",
+        [0, 1, 70000, 3_000_000_000, 5, u32::MAX]
+    );
+    let i64s = round_trip!(
+        i64,
+        Int64,
+        "int64",
+        [i64::MIN, -1 << 40, 0, 1 << 40, 1, i64::MAX]
+    );
+    let u64s = round_trip!(u64, UInt64, "uint64", [0, 1, 1 << 40, 1 << 63, 5, u64::MAX]);
+    let bools = round_trip!(bool, Bool, "bool", [true, false, false, true, true, false]);
+    let s = it.input_index("serving_default_x_string:0").unwrap();
+    assert_eq!(it.input_info(s).unwrap().dtype, DataType::String);
+    let strings: [&[u8]; 6] = [b"alpha", b"", "ünï".as_bytes(), b"d", b"\0nul", b"last one"];
+    it.set_input_strings(s, &strings).unwrap();
+
+    it.invoke().unwrap();
+
+    macro_rules! check {
+        ($t:ty, $name:literal, $want:expr) => {{
+            // Output names are converter-generated; each output has a distinct type.
+            let out = (0..it.output_count())
+                .find(|&k| it.output_info(k).unwrap().dtype == <$t as tflite::Element>::DTYPE)
+                .unwrap();
+            assert_eq!(it.output_info(out).unwrap().shape, [2, 3]);
+            assert_eq!(it.output::<$t>(out).unwrap(), &$want[..], "{}", $name);
+        }};
+    }
+    check!(f32, "float32", f32s);
+    check!(f64, "float64", f64s);
+    check!(tflite::f16, "float16", f16s);
+    check!(i8, "int8", i8s);
+    check!(u8, "uint8", u8s);
+    check!(i16, "int16", i16s);
+    check!(u16, "uint16", u16s);
+    check!(i32, "int32", i32s);
+    check!(u32, "uint32", u32s);
+    check!(i64, "int64", i64s);
+    check!(u64, "uint64", u64s);
+    check!(bool, "bool", bools);
+    let out = (0..it.output_count())
+        .find(|&k| it.output_info(k).unwrap().dtype == DataType::String)
+        .unwrap();
+    let got = it.output_strings(out).unwrap();
+    assert_eq!(got, strings.iter().map(|s| s.to_vec()).collect::<Vec<_>>());
+}
+
+#[test]
+fn quantized_int8_model_matches_reference() {
+    let model = Model::from_file(model_path("quant_int8.tflite")).unwrap();
+    let x: Vec<i8> = std::fs::read(model_path("quant_int8.in.i8"))
+        .unwrap()
+        .into_iter()
+        .map(|b| b as i8)
+        .collect();
+    let want: Vec<i8> = std::fs::read(model_path("quant_int8.out.i8"))
+        .unwrap()
+        .into_iter()
+        .map(|b| b as i8)
+        .collect();
+    for xnnpack in [true, false] {
+        let builder = Interpreter::builder(&model);
+        let builder = if xnnpack {
+            builder
+        } else {
+            builder.no_delegates()
+        };
+        let mut it = builder.build().unwrap();
+        it.allocate_tensors().unwrap();
+        let info = it.input_info(0).unwrap();
+        assert_eq!(info.dtype, DataType::Int8);
+        let q = info
+            .quantization
+            .per_tensor()
+            .expect("int8 input is quantized per tensor");
+        assert!(q.scale > 0.0 && q.scale < 1.0, "scale {}", q.scale);
+        it.copy_input_from(0, &x).unwrap();
+        it.invoke().unwrap();
+        let out = it.output_info(0).unwrap();
+        let oq = out.quantization.per_tensor().unwrap();
+        // Softmax output: TFLite fixes scale 1/256 and zero point -128 for int8.
+        assert_eq!((oq.scale, oq.zero_point), (1.0 / 256.0, -128));
+        let got = it.output::<i8>(0).unwrap();
+        // Google's runtime ran the same model with XNNPACK; integer kernels may round a
+        // requantization differently by one step.
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (*g as i32 - *w as i32).abs() <= 1,
+                "xnnpack={xnnpack}: got {got:?}, reference {want:?}"
+            );
+        }
+        let probs = oq.dequantize_slice(got);
+        let sum: f32 = probs.iter().sum();
+        assert!((sum - 1.0).abs() < 0.05, "softmax sums to {sum}");
+    }
+}
+
+#[test]
+fn per_channel_quantization_is_reported_as_such() {
+    // The int8 conv weights are per-channel; they are not model inputs, so check the input
+    // stays per-tensor and the enum distinguishes the cases.
+    let model = Model::from_file(model_path("quant_int8.tflite")).unwrap();
+    let it = ready(&model);
+    assert!(matches!(
+        it.input_info(0).unwrap().quantization,
+        Quantization::PerTensor(_)
+    ));
+    let f = Model::from_file(sys_data("add_mul.tflite")).unwrap();
+    assert_eq!(
+        ready(&f).input_info(0).unwrap().quantization,
+        Quantization::None
+    );
+}
+
+#[test]
+fn resize_then_reallocate() {
+    let model = Model::from_file(model_path("dynamic_batch.tflite")).unwrap();
+    let mut it = ready(&model);
+    assert_eq!(it.input_info(0).unwrap().shape, [1, 4]);
+    it.resize_input(0, &[3, 4]).unwrap();
+    assert!(matches!(it.input_mut::<f32>(0), Err(Error::NotAllocated)));
+    assert!(matches!(it.invoke(), Err(Error::NotAllocated)));
+    it.allocate_tensors().unwrap();
+    it.copy_input_from(0, &read_f32(&model_path("dynamic_batch.in.f32")))
+        .unwrap();
+    it.invoke().unwrap();
+    assert_eq!(it.output_info(0).unwrap().shape, [3, 3]);
+    let want = read_f32(&model_path("dynamic_batch.out.f32"));
+    let got = it.output::<f32>(0).unwrap();
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-5, "{got:?} vs {want:?}");
+    }
+}
+
+#[test]
+fn signatures_with_named_inputs_and_outputs() {
+    let model = Model::from_file(model_path("signatures.tflite")).unwrap();
+    let mut it = Interpreter::new(&model).unwrap();
+    let mut keys = it.signature_keys();
+    keys.sort();
+    assert_eq!(keys, ["scale", "serving_default"]);
+
+    let mut run = it.signature_runner("serving_default").unwrap();
+    let mut ins = run.input_names();
+    ins.sort();
+    assert_eq!(ins, ["a", "b"]);
+    let mut outs = run.output_names();
+    outs.sort();
+    assert_eq!(outs, ["prod", "sum"]);
+    run.allocate_tensors().unwrap();
+    run.copy_input_from("a", &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
+    run.input_mut::<f32>("b")
+        .unwrap()
+        .copy_from_slice(&[10.0, 20.0, 30.0, 40.0]);
+    run.invoke().unwrap();
+    assert_eq!(run.output::<f32>("sum").unwrap(), [11.0, 22.0, 33.0, 44.0]);
+    assert_eq!(
+        run.output::<f32>("prod").unwrap(),
+        [10.0, 40.0, 90.0, 160.0]
+    );
+    match run.output::<f32>("nope") {
+        Err(Error::NoSuchName {
+            side: Side::Output,
+            name,
+            available,
+        }) => {
+            assert_eq!(name, "nope");
+            assert_eq!(available.len(), 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(run);
+
+    let mut scale = it.signature_runner("scale").unwrap();
+    scale.allocate_tensors().unwrap();
+    scale
+        .copy_input_from("x", &[1.0f32, -2.0, 0.5, 8.0])
+        .unwrap();
+    scale.invoke().unwrap();
+    assert_eq!(
+        scale.output_to_vec::<f32>("y").unwrap(),
+        vec![2.0, -4.0, 1.0, 16.0]
+    );
+    drop(scale);
+    assert!(matches!(
+        it.signature_runner("missing"),
+        Err(Error::NoSuchSignature { .. })
+    ));
+}
+
+#[test]
+fn xnnpack_on_and_off_agree() {
+    let model = Model::from_file(sys_data("conv_dense.tflite")).unwrap();
+    let x = read_f32(&sys_data("conv_dense.in.f32"));
+    let want = read_f32(&sys_data("conv_dense.out.f32"));
+    let mut results = Vec::new();
+    for b in [
+        Interpreter::builder(&model),
+        Interpreter::builder(&model).no_delegates(),
+        Interpreter::builder(&model).xnnpack(XnnpackOptions::default().num_threads(2)),
+    ] {
+        let mut it = b.build().unwrap();
+        it.allocate_tensors().unwrap();
+        it.copy_input_from(0, &x).unwrap();
+        it.invoke().unwrap();
+        results.push((it.has_delegate(), it.output_to_vec::<f32>(0).unwrap()));
+    }
+    assert_eq!(
+        results.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [true, false, true]
+    );
+    // Stated tolerance: 1e-5 absolute on softmax probabilities, against Google's runtime.
+    for (_, got) in &results {
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-5, "{got:?} vs {want:?}");
+        }
+    }
+}
+
+#[test]
+fn misuse_returns_the_right_errors() {
+    let model = Model::from_file(sys_data("add_mul.tflite")).unwrap();
+    let mut it = Interpreter::new(&model).unwrap();
+    assert!(matches!(it.invoke(), Err(Error::NotAllocated)));
+    assert!(matches!(it.input_mut::<f32>(0), Err(Error::NotAllocated)));
+    it.allocate_tensors().unwrap();
+    match it.input_mut::<i32>(0) {
+        Err(Error::DtypeMismatch {
+            requested: DataType::Int32,
+            actual: DataType::Float32,
+            tensor,
+        }) => assert!(tensor.contains('x')),
+        other => panic!("{other:?}"),
+    }
+    match it.copy_input_from(0, &[1.0f32; 3]) {
+        Err(
+            e @ Error::LengthMismatch {
+                expected: 8,
+                actual: 3,
+                ..
+            },
+        ) => assert!(e.to_string().contains("8 elements, got 3")),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        it.input_mut::<f32>(1),
+        Err(Error::IndexOutOfRange {
+            side: Side::Input,
+            index: 1,
+            count: 1
+        })
+    ));
+    assert!(matches!(
+        it.output::<f32>(5),
+        Err(Error::IndexOutOfRange {
+            side: Side::Output,
+            index: 5,
+            count: 1
+        })
+    ));
+    assert!(matches!(
+        it.input_mut::<f32>("nope"),
+        Err(Error::NoSuchName {
+            side: Side::Input,
+            ..
+        })
+    ));
+    assert!(matches!(
+        it.set_input_strings(0, &["a"]),
+        Err(Error::DtypeMismatch { .. })
+    ));
+}
+
+#[test]
+fn bad_model_bytes_and_files_are_errors() {
+    let good = std::fs::read(sys_data("conv_dense.tflite")).unwrap();
+    for cut in [0, 1, 8, good.len() / 3, good.len() / 2, good.len() - 1] {
+        match Model::from_bytes(good[..cut].to_vec()) {
+            Err(Error::InvalidModel {
+                origin,
+                tflite_message,
+            }) => {
+                assert!(origin.contains(&format!("{cut} bytes")));
+                assert!(!tflite_message.is_empty());
+            }
+            other => panic!("truncated at {cut}: {other:?}"),
+        }
+    }
+    let mut wrong_magic = good.clone();
+    wrong_magic[4..8].copy_from_slice(b"XXXX");
+    assert!(matches!(
+        Model::from_bytes(wrong_magic),
+        Err(Error::InvalidModel { .. })
+    ));
+
+    let dir = std::env::temp_dir().join(format!("tflite-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let truncated = dir.join("truncated.tflite");
+    std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
+    match Model::from_file(&truncated) {
+        Err(Error::InvalidModel { origin, .. }) => assert!(origin.ends_with("truncated.tflite")),
+        other => panic!("{other:?}"),
+    }
+    match Model::from_file(dir.join("missing.tflite")) {
+        Err(Error::Io { source, .. }) => assert_eq!(source.kind(), std::io::ErrorKind::NotFound),
+        other => panic!("{other:?}"),
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn unknown_ops_name_the_op() {
+    let model = Model::from_file(model_path("dynamic_range.tflite")).unwrap();
+    match Interpreter::new(&model) {
+        Err(e @ Error::UnsupportedOp { .. }) => {
+            let Error::UnsupportedOp {
+                op,
+                version,
+                tflite_message,
+            } = &e
+            else {
+                unreachable!()
+            };
+            assert_eq!((op.as_str(), *version), ("FULLY_CONNECTED", Some(12)));
+            assert!(tflite_message.contains("Didn't find op for builtin opcode"));
+            assert!(e.to_string().contains("FULLY_CONNECTED version 12"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let model = Model::from_file(model_path("custom_op.tflite")).unwrap();
+    match Interpreter::new(&model) {
+        Err(Error::UnsupportedOp {
+            op, version: None, ..
+        }) => assert_eq!(op, "TfliteRsTestOp"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn one_model_many_threads() {
+    let model = Arc::new(
+        Model::from_static(include_bytes!("../tflite-sys/tests/data/conv_dense.tflite")).unwrap(),
+    );
+    let x = Arc::new(read_f32(&sys_data("conv_dense.in.f32")));
+    let want = read_f32(&sys_data("conv_dense.out.f32"));
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let (model, x) = (model.clone(), x.clone());
+            std::thread::spawn(move || {
+                let builder = Interpreter::builder(&model);
+                let mut it = if t % 2 == 0 {
+                    builder.build()
+                } else {
+                    builder.no_delegates().build()
+                }
+                .unwrap();
+                it.allocate_tensors().unwrap();
+                let mut outs = Vec::new();
+                for _ in 0..20 {
+                    it.copy_input_from(0, &x).unwrap();
+                    it.invoke().unwrap();
+                    outs.push(it.output_to_vec::<f32>(0).unwrap());
+                }
+                outs
+            })
+        })
+        .collect();
+    for h in handles {
+        for got in h.join().unwrap() {
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-5);
+            }
+        }
+    }
+}
+
+#[test]
+fn model_outlives_its_handle() {
+    // The interpreter keeps the model (and its bytes) alive after the user's handle is gone.
+    let bytes = std::fs::read(sys_data("add_mul.tflite")).unwrap();
+    let model = Model::from_bytes(bytes).unwrap();
+    let mut it = Interpreter::new(&model).unwrap();
+    drop(model);
+    it.allocate_tensors().unwrap();
+    it.copy_input_from(0, &[1.0f32; 8]).unwrap();
+    it.invoke().unwrap();
+    assert_eq!(it.output::<f32>(0).unwrap(), [4.5f32; 8]);
+}
+
+#[test]
+fn model_describes_itself_without_an_interpreter() {
+    let model = Model::from_file(model_path("signatures.tflite")).unwrap();
+    let info = model.describe().unwrap();
+    let mut keys = info.signature_keys.clone();
+    keys.sort();
+    assert_eq!(keys, ["scale", "serving_default"]);
+    let add_mul = Model::from_file(sys_data("add_mul.tflite"))
+        .unwrap()
+        .describe()
+        .unwrap();
+    assert_eq!((add_mul.inputs.len(), add_mul.outputs.len()), (1, 1));
+    assert_eq!(add_mul.inputs[0].shape, [1, 8]);
+    assert_eq!(add_mul.inputs[0].dtype, DataType::Float32);
+    assert!(add_mul.signature_keys.is_empty() || add_mul.signature_keys == ["serving_default"]);
+    // A model whose op is missing cannot be described either, and says why.
+    let missing = Model::from_file(model_path("dynamic_range.tflite")).unwrap();
+    assert!(matches!(
+        missing.describe(),
+        Err(Error::UnsupportedOp { .. })
+    ));
+}
+
+#[test]
+fn outputs_read_before_invoke_are_zero_not_garbage() {
+    let model = Model::from_file(sys_data("conv_dense.tflite")).unwrap();
+    for b in [
+        Interpreter::builder(&model),
+        Interpreter::builder(&model).no_delegates(),
+    ] {
+        let mut it = b.build().unwrap();
+        it.allocate_tensors().unwrap();
+        assert!(it.output::<f32>(0).unwrap().iter().all(|v| *v == 0.0));
+        assert!(it.input::<f32>(0).unwrap().iter().all(|v| *v == 0.0));
+    }
+}
+
+#[test]
+fn signature_resize_invalidates_the_interpreter_buffers() {
+    let model = Model::from_file(model_path("dynamic_batch.tflite")).unwrap();
+    let mut it = Interpreter::new(&model).unwrap();
+    it.allocate_tensors().unwrap();
+    let mut run = it.signature_runner("serving_default").unwrap();
+    let (input, output) = (run.input_names()[0].clone(), run.output_names()[0].clone());
+    run.resize_input(&input, &[3, 4]).unwrap();
+    assert!(matches!(
+        run.output::<f32>(&output),
+        Err(Error::NotAllocated)
+    ));
+    run.allocate_tensors().unwrap();
+    run.copy_input_from(&input, &read_f32(&model_path("dynamic_batch.in.f32")))
+        .unwrap();
+    run.invoke().unwrap();
+    let want = read_f32(&model_path("dynamic_batch.out.f32"));
+    let got = run.output::<f32>(&output).unwrap();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-5, "{got:?} vs {want:?}");
+    }
+    drop(run);
+    // The interpreter's own views must not use buffers sized before the resize.
+    assert!(matches!(it.input::<f32>(0), Err(Error::NotAllocated)));
+    it.allocate_tensors().unwrap();
+    assert_eq!(it.input::<f32>(0).unwrap().len(), 12);
+}
+
+#[test]
+fn signature_inputs_with_fixed_shapes_refuse_a_resize() {
+    let model = Model::from_file(model_path("signatures.tflite")).unwrap();
+    let mut it = Interpreter::new(&model).unwrap();
+    let mut run = it.signature_runner("scale").unwrap();
+    match run.resize_input("x", &[64]) {
+        Err(Error::Tflite { tflite_message, .. }) => assert!(
+            tflite_message.contains("only allows mutating unknown dimensions"),
+            "{tflite_message}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        run.resize_input("nope", &[1]),
+        Err(Error::NoSuchName {
+            side: Side::Input,
+            ..
+        })
+    ));
+}

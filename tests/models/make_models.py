@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Makes the small models and reference outputs the `tflite` crate's integration tests use.
+
+    python3 -m venv /tmp/venv && /tmp/venv/bin/pip install -r requirements.txt
+    /tmp/venv/bin/python make_models.py
+
+Converted with the current TF converter (tensorflow-cpu, see requirements.txt); references are
+computed with Google's runtime (ai_edge_litert). Writes, next to this script:
+
+- all_dtypes.tflite: 13 inputs x_<dtype> of shape [6] (float32, float64, float16, int8, uint8,
+  int16, uint16, int32, uint32, int64, uint64, bool, string), each reshaped to an output [2, 3]
+  (RESHAPE copies the data, so every dtype round-trips through a kernel). Multi-input/output.
+- quant_int8.tflite: a conv + dense classifier quantized to full int8 (int8 input and output,
+  real scales/zero points) with a representative dataset; quant_int8.in.i8 / .out.i8 hold an
+  input and the reference output.
+- dynamic_batch.tflite: input [None, 4] -> Dense(3) (fixed weights); resize the batch at run time.
+  dynamic_batch.in.f32 holds 3 rows, dynamic_batch.out.f32 the reference [3, 3] output.
+- signatures.tflite: a SavedModel with two signatures: `serving_default` (inputs a, b: f32[4];
+  outputs sum = a + b, prod = a * b) and `scale` (input x: f32[4]; output y = 2 x).
+- dynamic_range.tflite: a Dense model with dynamic-range quantization; today's converter writes
+  FULLY_CONNECTED version 12, which TFLite 2.14.1 does not register (the unknown-op test).
+- custom_op.tflite: a model whose only op is a custom op `TfliteRsTestOp`, unknown to TFLite.
+"""
+import os
+import numpy as np
+import tensorflow as tf
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DTYPES = [tf.float32, tf.float64, tf.float16, tf.int8, tf.uint8, tf.int16, tf.uint16, tf.int32,
+          tf.uint32, tf.int64, tf.uint64, tf.bool, tf.string]
+
+
+def save(name, data):
+    with open(os.path.join(HERE, name), "wb") as f:
+        f.write(data)
+
+
+def from_fn(module, fn):
+    return tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], module).convert()
+
+
+def all_dtypes():
+    sig = [tf.TensorSpec([6], dt, name=f"x_{dt.name}") for dt in DTYPES]
+
+    class M(tf.Module):
+        @tf.function(input_signature=sig)
+        def f(self, *xs):
+            return {f"y_{dt.name}": tf.reshape(x, [2, 3]) for dt, x in zip(DTYPES, xs)}
+
+    m = M()
+    return from_fn(m, m.f)
+
+
+def classifier():
+    rng = np.random.default_rng(7)
+    inp = tf.keras.Input((8, 8, 3), batch_size=1, name="image")
+    conv = tf.keras.layers.Conv2D(4, 3, activation="relu")
+    dense = tf.keras.layers.Dense(5)
+    x = tf.keras.layers.Flatten()(conv(inp))
+    model = tf.keras.Model(inp, tf.keras.layers.Softmax()(dense(x)))
+    conv.set_weights([rng.normal(0, 0.5, (3, 3, 3, 4)).astype(np.float32), rng.normal(0, 0.1, 4).astype(np.float32)])
+    dense.set_weights([rng.normal(0, 0.2, (144, 5)).astype(np.float32), rng.normal(0, 0.1, 5).astype(np.float32)])
+    return model
+
+
+def quant_int8():
+    model = classifier()
+    rng = np.random.default_rng(3)
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([rng.standard_normal((1, 8, 8, 3)).astype(np.float32)] for _ in range(64))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    return conv.convert()
+
+
+def dynamic_batch():
+    inp = tf.keras.Input((4,), name="features")
+    dense = tf.keras.layers.Dense(3)
+    model = tf.keras.Model(inp, dense(inp))
+    dense.set_weights([np.arange(12, dtype=np.float32).reshape(4, 3) / 10, np.array([0.5, -0.5, 1.0], np.float32)])
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
+def signatures():
+    class M(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([4], tf.float32, name="a"), tf.TensorSpec([4], tf.float32, name="b")])
+        def serving(self, a, b):
+            return {"sum": a + b, "prod": a * b}
+
+        @tf.function(input_signature=[tf.TensorSpec([4], tf.float32, name="x")])
+        def scale(self, x):
+            return {"y": x * 2.0}
+
+    m = M()
+    path = os.path.join(HERE, "_signatures_savedmodel")
+    tf.saved_model.save(m, path, signatures={"serving_default": m.serving, "scale": m.scale})
+    out = tf.lite.TFLiteConverter.from_saved_model(path, signature_keys=["serving_default", "scale"]).convert()
+    tf.io.gfile.rmtree(path)
+    return out
+
+
+def dynamic_range():
+    inp = tf.keras.Input((64,), batch_size=1, name="x")
+    dense = tf.keras.layers.Dense(32)
+    model = tf.keras.Model(inp, dense(inp))
+    dense.set_weights([np.random.default_rng(5).normal(0, 0.2, (64, 32)).astype(np.float32), np.zeros(32, np.float32)])
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    return conv.convert()
+
+
+def custom_op():
+    # An x + 1 model whose ADD is then re-labelled as the custom op `TfliteRsTestOp`, which no
+    # TFLite runtime provides (edited with TF's own flatbuffer_utils).
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    class M(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([4], tf.float32, name="x")])
+        def f(self, x):
+            return x + 1.0
+
+    m = M()
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(from_fn(m, m.f)))
+    assert len(model.operatorCodes) == 1
+    code = model.operatorCodes[0]
+    code.builtinCode = code.deprecatedBuiltinCode = 32  # BuiltinOperator.CUSTOM
+    code.customCode = b"TfliteRsTestOp"
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def run(model_bytes, inputs):
+    from ai_edge_litert.interpreter import Interpreter
+    it = Interpreter(model_content=model_bytes, num_threads=1)
+    det = it.get_input_details()
+    for d, x in zip(det, inputs):
+        if list(d["shape"]) != list(x.shape):
+            it.resize_tensor_input(d["index"], list(x.shape))
+    it.allocate_tensors()
+    for d, x in zip(it.get_input_details(), inputs):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
+
+
+def main():
+    save("all_dtypes.tflite", all_dtypes())
+
+    q = quant_int8()
+    save("quant_int8.tflite", q)
+    x = np.random.default_rng(11).integers(-128, 128, (1, 8, 8, 3)).astype(np.int8)
+    x.tofile(os.path.join(HERE, "quant_int8.in.i8"))
+    run(q, [x])[0].astype(np.int8).tofile(os.path.join(HERE, "quant_int8.out.i8"))
+
+    d = dynamic_batch()
+    save("dynamic_batch.tflite", d)
+    x = np.arange(12, dtype=np.float32).reshape(3, 4) - 5
+    x.astype("<f4").tofile(os.path.join(HERE, "dynamic_batch.in.f32"))
+    run(d, [x])[0].astype("<f4").tofile(os.path.join(HERE, "dynamic_batch.out.f32"))
+
+    save("signatures.tflite", signatures())
+    save("dynamic_range.tflite", dynamic_range())
+    save("custom_op.tflite", custom_op())
+    for f in sorted(os.listdir(HERE)):
+        print(f, os.path.getsize(os.path.join(HERE, f)))
+
+
+if __name__ == "__main__":
+    main()

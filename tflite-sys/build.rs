@@ -149,6 +149,7 @@ fn run() -> Result<(), String> {
             &downloads,
             &apt_state,
         )?;
+        remove_abandoned_attempts(&cache_dir);
         let tmp = cache_dir.with_extension(format!("tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp)
@@ -188,6 +189,27 @@ fn run() -> Result<(), String> {
 
 fn read(p: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+}
+
+/// Removes `<dest>.tmp-<pid>` folders left by interrupted builds whose process is gone
+/// (checked through `/proc`; elsewhere nothing is removed).
+fn remove_abandoned_attempts(dest: &Path) {
+    let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else {
+        return;
+    };
+    let prefix = format!("{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file_name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        if Path::new("/proc/self").exists() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 fn compiler_version(path: &Path) -> Vec<u8> {

@@ -524,7 +524,9 @@ impl Interpreter {
         Ok(self.output::<T>(id)?.to_vec())
     }
 
-    /// The raw bytes of an input, whatever its type.
+    /// The raw bytes of a numeric input (any type but string, bool and handle types, whose
+    /// bytes have rules TFLite relies on: use [`input_mut`](Self::input_mut) or
+    /// [`set_input_strings`](Self::set_input_strings) for those).
     pub fn input_bytes_mut(&mut self, id: impl TensorId) -> Result<&mut [u8]> {
         let t = self.input_ready(id)?;
         // SAFETY: as for `input_mut`.

@@ -10,6 +10,26 @@ use std::ptr::NonNull;
 
 /// Runs one of the model's signatures: the Rust counterpart of a SavedModel signature such as
 /// `serving_default`. Borrows its interpreter mutably; views borrow the runner.
+///
+/// A view cannot be held across [`invoke`](Self::invoke), and the interpreter cannot be used
+/// while a runner is alive:
+///
+/// ```compile_fail,E0502
+/// # fn f(it: &mut tflite::Interpreter) -> tflite::Result<()> {
+/// let mut run = it.signature_runner("serving_default")?;
+/// let y = run.output::<f32>("y")?;
+/// run.invoke()?; // error: `run` is borrowed by `y`
+/// println!("{y:?}");
+/// # Ok(()) }
+/// ```
+///
+/// ```compile_fail,E0499
+/// # fn f(it: &mut tflite::Interpreter) -> tflite::Result<()> {
+/// let mut run = it.signature_runner("serving_default")?;
+/// it.invoke()?; // error: `it` is mutably borrowed by `run`
+/// run.invoke()?;
+/// # Ok(()) }
+/// ```
 pub struct SignatureRunner<'i> {
     raw: NonNull<sys::TfLiteSignatureRunner>,
     interp: &'i mut Interpreter,

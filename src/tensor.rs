@@ -139,12 +139,13 @@ impl RawTensor {
         }
     }
 
-    fn check_dtype<T: Element>(self) -> Result<()> {
+    /// `Ok` if the tensor holds `requested`, else the mismatch error naming both types.
+    fn expect_dtype(self, requested: DataType) -> Result<()> {
         let actual = self.dtype();
-        if actual != T::DTYPE {
+        if actual != requested {
             return Err(Error::DtypeMismatch {
                 tensor: self.name(),
-                requested: T::DTYPE,
+                requested,
                 actual,
             });
         }
@@ -153,7 +154,7 @@ impl RawTensor {
 
     /// The data pointer and byte length, checked for `T`'s alignment and size.
     fn data_for<T: Element>(self) -> Result<(*mut u8, usize)> {
-        self.check_dtype::<T>()?;
+        self.expect_dtype(T::DTYPE)?;
         let len = self.byte_size();
         // SAFETY: valid tensor.
         let ptr = unsafe { sys::TfLiteTensorData(self.0) } as *mut u8;
@@ -235,6 +236,18 @@ impl RawTensor {
     /// # Safety
     /// As for [`view_mut`](Self::view_mut).
     pub(crate) unsafe fn bytes_mut<'a>(self) -> Result<&'a mut [u8]> {
+        // Arbitrary bytes are only valid data for the plain numeric types: a string tensor's
+        // offsets, a bool other than 0/1, or a resource handle would let TFLite's C++ read
+        // out of bounds or hit undefined behaviour.
+        let dtype = self.dtype();
+        if dtype == DataType::Bool || dtype.size().is_none() {
+            return Err(Error::InvalidData {
+                tensor: self.name(),
+                reason: format!(
+                    "raw bytes of a {dtype:?} tensor cannot be written safely; use input_mut::<bool> or set_input_strings"
+                ),
+            });
+        }
         let len = self.byte_size();
         // SAFETY: valid tensor.
         let ptr = unsafe { sys::TfLiteTensorData(self.0) } as *mut u8;
@@ -273,14 +286,7 @@ impl RawTensor {
     /// # Safety
     /// As for [`view`](Self::view).
     pub(crate) unsafe fn strings(self) -> Result<Vec<Vec<u8>>> {
-        let actual = self.dtype();
-        if actual != DataType::String {
-            return Err(Error::DtypeMismatch {
-                tensor: self.name(),
-                requested: DataType::String,
-                actual,
-            });
-        }
+        self.expect_dtype(DataType::String)?;
         // SAFETY: the caller's contract is `bytes`'s; `buf` does not escape this call.
         let buf = unsafe { self.bytes() }?;
         parse_strings(buf).map_err(|reason| Error::InvalidData {
@@ -294,14 +300,7 @@ impl RawTensor {
     /// # Safety
     /// The tensor must be valid and not aliased by a live view.
     pub(crate) unsafe fn set_strings<S: AsRef<[u8]>>(self, items: &[S]) -> Result<()> {
-        let actual = self.dtype();
-        if actual != DataType::String {
-            return Err(Error::DtypeMismatch {
-                tensor: self.name(),
-                requested: DataType::String,
-                actual,
-            });
-        }
+        self.expect_dtype(DataType::String)?;
         let shape = self.shape();
         let expected: usize = shape.iter().product();
         if expected != items.len() {

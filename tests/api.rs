@@ -122,6 +122,18 @@ fn every_dtype_round_trips_through_a_kernel() {
     let strings: [&[u8]; 6] = [b"alpha", b"", "ünï".as_bytes(), b"d", b"\0nul", b"last one"];
     it.set_input_strings(s, &strings).unwrap();
 
+    // Raw bytes may not break a string tensor's offsets or a bool's 0/1.
+    assert!(matches!(
+        it.input_bytes_mut(s),
+        Err(Error::InvalidData { .. })
+    ));
+    let b = it.input_index("serving_default_x_bool:0").unwrap();
+    assert!(matches!(
+        it.input_bytes_mut(b),
+        Err(Error::InvalidData { .. })
+    ));
+    let i16_in = it.input_index("serving_default_x_int16:0").unwrap();
+    assert_eq!(it.input_bytes_mut(i16_in).unwrap().len(), 12);
     it.invoke().unwrap();
 
     macro_rules! check {

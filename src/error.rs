@@ -44,8 +44,10 @@ pub enum Error {
         tflite_message: String,
     },
     /// The model uses an operator (or an operator version) this TFLite 2.14.1 build lacks.
-    #[error("the model needs operator {op}{}, which TFLite 2.14.1 does not provide: {tflite_message}", version.map(|v| format!(" version {v}")).unwrap_or_default())]
+    #[error("model {model} needs operator {op}{}, which TFLite 2.14.1 does not provide: {tflite_message}", version.map(|v| format!(" version {v}")).unwrap_or_default())]
     UnsupportedOp {
+        /// The model's origin ([`Model::origin`](crate::Model::origin)).
+        model: String,
         /// The builtin or custom operator name, as TFLite prints it.
         op: String,
         /// The operator version the model asks for, where TFLite says it.
@@ -145,11 +147,20 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// Names the model in errors that concern the model as a whole.
+    pub(crate) fn for_model(mut self, origin: &str) -> Error {
+        if let Error::UnsupportedOp { model, .. } = &mut self {
+            *model = origin.to_string();
+        }
+        self
+    }
+
     /// Builds the error for a failed TFLite call from the messages its reporter printed,
     /// recognising the "operator not found" message.
     pub(crate) fn from_tflite(call: &'static str, message: String) -> Error {
         if let Some((op, version)) = parse_unresolved_op(&message) {
             return Error::UnsupportedOp {
+                model: String::new(),
                 op,
                 version,
                 tflite_message: message,
@@ -199,6 +210,7 @@ mod tests {
         match Error::from_tflite("TfLiteInterpreterCreate", m.into()) {
             Error::UnsupportedOp {
                 op,
+                model: _,
                 version,
                 tflite_message,
             } => {

@@ -173,10 +173,10 @@ impl<'m> InterpreterBuilder<'m> {
             let raw = sys::TfLiteInterpreterCreate(self.model.raw(), options.as_ptr());
             let Some(raw) = NonNull::new(raw) else {
                 sys::TfLiteInterpreterOptionsDelete(options.as_ptr());
-                return Err(Error::from_tflite(
-                    "TfLiteInterpreterCreate",
-                    reporter.take(),
-                ));
+                return Err(
+                    Error::from_tflite("TfLiteInterpreterCreate", reporter.take())
+                        .for_model(self.model.origin()),
+                );
             };
             (raw, options)
         };
@@ -224,7 +224,8 @@ impl<'m> InterpreterBuilder<'m> {
                     return Err(Error::from_tflite(
                         "TfLiteInterpreterModifyGraphWithDelegate",
                         message,
-                    ))
+                    )
+                    .for_model(self.model.origin()))
                 }
             }
         }
@@ -244,6 +245,15 @@ impl<'m> InterpreterBuilder<'m> {
 /// it.invoke()?; // error: `it` is borrowed by `out`
 /// println!("{out:?}");
 /// # Ok(()) }
+/// ```
+///
+/// It is not `Sync`: share the [`Model`], not the interpreter.
+///
+/// ```compile_fail,E0277
+/// fn shared<T: Sync>(_: &T) {}
+/// # fn f(it: tflite::Interpreter) {
+/// shared(&it); // error: `Interpreter` cannot be shared between threads
+/// # }
 /// ```
 ///
 /// ```compile_fail,E0597
@@ -344,7 +354,7 @@ impl Interpreter {
             if msg.is_empty() {
                 msg = format!("status {status}");
             }
-            Err(Error::from_tflite(call, msg))
+            Err(Error::from_tflite(call, msg).for_model(self.model.origin()))
         }
     }
 

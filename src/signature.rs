@@ -74,6 +74,7 @@ impl<'i> SignatureRunner<'i> {
                 "TfLiteInterpreterGetSignatureRunner",
                 interp.reporter().take(),
             )
+            .for_model(interp.model().origin())
         })?;
         Ok(SignatureRunner {
             raw,

@@ -434,6 +434,7 @@ fn unknown_ops_name_the_op() {
     match Interpreter::new(&model) {
         Err(e @ Error::UnsupportedOp { .. }) => {
             let Error::UnsupportedOp {
+                model,
                 op,
                 version,
                 tflite_message,
@@ -443,7 +444,9 @@ fn unknown_ops_name_the_op() {
             };
             assert_eq!((op.as_str(), *version), ("FULLY_CONNECTED", Some(12)));
             assert!(tflite_message.contains("Didn't find op for builtin opcode"));
+            assert!(model.ends_with("dynamic_range.tflite"), "{model}");
             assert!(e.to_string().contains("FULLY_CONNECTED version 12"));
+            assert!(e.to_string().contains("dynamic_range.tflite"));
         }
         other => panic!("{other:?}"),
     }
@@ -592,4 +595,13 @@ fn signature_inputs_with_fixed_shapes_refuse_a_resize() {
             ..
         })
     ));
+}
+
+#[test]
+fn thread_safety_markers() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Model>();
+    send::<Interpreter>();
+    send_sync::<Error>();
 }

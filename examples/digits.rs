@@ -191,8 +191,6 @@ fn main() {
         }
     }
     if let Some(why) = skipped {
-        // Keras' Flatten with a dynamic batch size becomes SHAPE/STRIDED_SLICE/PACK/RESHAPE,
-        // which TFLite 2.14 computes with a dynamic-sized tensor.
         println!("note: XNNPACK was not applied: {why}; the builtin kernels ran instead.");
     }
     if failed {

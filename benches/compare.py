@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Side-by-side invoke latency: this crate (`run_model --bench`) against Google's runtimes
+(`shared/tools/reference.py --bench` with ai_edge_litert 2.3.0 and tflite_runtime 2.14.0), on
+the same inputs, interleaved, several rounds; writes BENCHMARKS.md. Not part of `cargo test`.
+
+    python3 benches/make_bench_models.py
+    cargo build --release --example run_model
+    python3 benches/compare.py --litert-python VENV1/bin/python --tfl214-python VENV2/bin/python
+
+VENV1 has `ai-edge-litert==2.3.0`; VENV2 has `tflite-runtime==2.14.0` and `numpy<2`. Every
+runtime runs with its defaults (XNNPACK on where it applies) and N threads.
+"""
+import argparse, os, platform, re, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REFERENCE = os.path.join(os.path.dirname(ROOT), "shared", "tools", "reference.py")
+RUN_MODEL = os.path.join(ROOT, "target", "release", "examples", "run_model")
+MODELS = [  # (path, invokes per measurement)
+    ("benches/models/mobilenet_v2_f32.tflite", 60),
+    ("benches/models/mobilenet_v2_int8.tflite", 100),
+    ("benches/models/transformer_f32.tflite", 300),
+    ("benches/models/mlp_f32.tflite", 2000),
+    ("examples/digits/digits_float32.tflite", 2000),
+    ("examples/digits/digits_int8.tflite", 2000),
+]
+MEDIAN = re.compile(r"median_ms=([0-9.]+)")
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def run(cmd):
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    m = MEDIAN.search(out.stdout)
+    if out.returncode != 0 or not m:
+        sys.exit(f"failed: {' '.join(cmd)}\n{out.stdout}\n{out.stderr}")
+    return float(m.group(1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--litert-python", default=sys.executable)
+    ap.add_argument("--tfl214-python", default=sys.executable)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    a = ap.parse_args()
+    if not os.path.exists(RUN_MODEL):
+        sys.exit("build it first: cargo build --release --example run_model")
+    rows = []
+    started = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, n in MODELS:
+            model = os.path.join(ROOT, rel)
+            if not os.path.exists(model):
+                print(f"skip {rel}: missing (python3 benches/make_bench_models.py)")
+                continue
+            # One set of inputs for all three runtimes.
+            subprocess.run([a.litert_python, REFERENCE, model, "--out", tmp], check=True, capture_output=True)
+            inputs = sorted(f for f in os.listdir(tmp) if f.startswith("input_"))
+            for threads in [int(t) for t in a.threads.split(",")]:
+                cmds = {
+                    "ours": [RUN_MODEL, model, "--threads", str(threads), "--bench", str(n), "--output-dir", tmp + "/rs"]
+                    + sum([["--input", os.path.join(tmp, f)] for f in inputs], []),
+                    "ai_edge_litert": [a.litert_python, REFERENCE, model, "--threads", str(threads), "--bench", str(n),
+                                       "--out", tmp + "/a"] + sum([["--input", os.path.join(tmp, f)] for f in inputs], []),
+                    "tflite_runtime": [a.tfl214_python, REFERENCE, model, "--runtime", "tflite_runtime", "--threads",
+                                       str(threads), "--bench", str(n), "--out", tmp + "/b"]
+                    + sum([["--input", os.path.join(tmp, f)] for f in inputs], []),
+                }
+                medians = {k: [] for k in cmds}
+                for _ in range(a.rounds):  # interleaved: each round runs all three
+                    for k, cmd in cmds.items():
+                        medians[k].append(run(cmd))
+                m = {k: statistics.median(v) for k, v in medians.items()}
+                rows.append((rel, threads, m))
+                print(f"{rel} t={threads}: " + "  ".join(f"{k} {v:.4f} ms" for k, v in m.items()), flush=True)
+    with open(a.out, "w") as f:
+        f.write("# Benchmarks\n\n")
+        f.write(f"Median `invoke` latency, one harness run of `benches/compare.py` ({a.rounds} interleaved rounds, "
+                f"median of the per-round medians). CPU: {cpu_model()}, {os.cpu_count()} cores. "
+                f"Each runtime with its defaults (XNNPACK where it applies), same inputs. "
+                f"Ratios are ours / theirs: below 1 is faster. Took {time.time() - started:.0f} s.\n\n")
+        f.write("| model | threads | ours ms | ai_edge_litert 2.3 ms | tflite_runtime 2.14 ms | ours / litert | ours / tflite_runtime |\n")
+        f.write("|---|---|---|---|---|---|---|\n")
+        for rel, t, m in rows:
+            o, l, r = m["ours"], m["ai_edge_litert"], m["tflite_runtime"]
+            f.write(f"| {os.path.basename(rel)} | {t} | {o:.4f} | {l:.4f} | {r:.4f} | {o / l:.2f} | {o / r:.2f} |\n")
+        f.write("\nReproduce:\n\n    python3 benches/make_bench_models.py\n    cargo build --release --example run_model\n"
+                "    python3 benches/compare.py --litert-python VENV1/bin/python --tfl214-python VENV2/bin/python\n")
+    print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -135,6 +135,18 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// After allocation, the tensors need more memory than the interpreter's limit
+    /// ([`InterpreterBuilder::memory_limit`](crate::InterpreterBuilder::memory_limit)):
+    /// usually a corrupt or hostile model declaring a huge shape.
+    #[error("the tensors need {needed} bytes or more (reached at tensor {tensor:?}), over the limit of {limit} bytes (raise it with memory_limit if the model is trusted)")]
+    MemoryLimit {
+        /// The tensor at which the running total passed the limit.
+        tensor: String,
+        /// The total so far.
+        needed: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// A string given to TFLite contained an interior NUL byte.
     #[error("{what} contains a NUL byte")]
     NulByte {

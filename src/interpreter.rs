@@ -69,6 +69,9 @@ impl TensorId for &String {
     }
 }
 
+/// Default for [`InterpreterBuilder::memory_limit`]: 8 GiB.
+pub const DEFAULT_MEMORY_LIMIT: usize = 8 << 30;
+
 /// Configures and builds an [`Interpreter`]; from [`Interpreter::builder`].
 ///
 /// By default the XNNPACK delegate is applied (with its int8/uint8 paths on) where the crate is
@@ -78,6 +81,7 @@ pub struct InterpreterBuilder<'m> {
     model: &'m Model,
     num_threads: usize,
     builtin_threads: Option<usize>,
+    memory_limit: usize,
     xnnpack: Option<XnnpackOptions>,
     custom_ops: Vec<(CString, &'static sys::TfLiteRegistration, i32, i32)>,
 }
@@ -88,6 +92,7 @@ impl<'m> InterpreterBuilder<'m> {
             model,
             num_threads: 1,
             builtin_threads: None,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
             xnnpack: if cfg!(feature = "xnnpack") {
                 Some(XnnpackOptions::default())
             } else {
@@ -105,6 +110,15 @@ impl<'m> InterpreterBuilder<'m> {
     /// the builtin kernels get them all. [`builtin_threads`](Self::builtin_threads) overrides.
     pub fn num_threads(mut self, n: usize) -> Self {
         self.num_threads = n.max(1);
+        self
+    }
+
+    /// The most tensor memory [`Interpreter::allocate_tensors`] accepts, in bytes: the sum of
+    /// all non-constant tensors (an upper bound of TFLite's arena; default 8 GiB). TFLite
+    /// reserves arena memory lazily, so a model declaring a huge shape would otherwise only
+    /// fail when the memory is touched — by the out-of-memory killer.
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes;
         self
     }
 
@@ -165,7 +179,7 @@ impl<'m> InterpreterBuilder<'m> {
         it.reporter.clear();
         // SAFETY: valid interpreter and delegate; the delegate is kept in `it.delegates`, so it
         // outlives the interpreter whether or not it was applied.
-        let status = unsafe { sys::TfLiteInterpreterModifyGraphWithDelegate(it.raw(), d.raw()) };
+        let status = unsafe { sys::TfLiteRsInterpreterModifyGraphWithDelegate(it.raw(), d.raw()) };
         it.delegates.push(d);
         let message = it.reporter.take();
         match status {
@@ -230,7 +244,7 @@ impl<'m> InterpreterBuilder<'m> {
                     *max,
                 );
             }
-            let raw = sys::TfLiteInterpreterCreate(self.model.raw(), options.as_ptr());
+            let raw = sys::TfLiteRsInterpreterCreate(self.model.raw(), options.as_ptr());
             let Some(raw) = NonNull::new(raw) else {
                 sys::TfLiteInterpreterOptionsDelete(options.as_ptr());
                 return Err(
@@ -240,7 +254,7 @@ impl<'m> InterpreterBuilder<'m> {
             };
             (raw, options)
         };
-        Ok(Interpreter {
+        let it = Interpreter {
             raw,
             options,
             reporter,
@@ -249,7 +263,32 @@ impl<'m> InterpreterBuilder<'m> {
             delegate_skipped: None,
             model: self.model.clone(),
             allocated: false,
-        })
+            memory_limit: self.memory_limit,
+        };
+        // A corrupt model can list inputs or outputs that are no tensor; TFLite then hands out
+        // null pointers. Refuse it here, so every later tensor access is to a real tensor.
+        for (side, count) in [
+            (Side::Input, it.input_count()),
+            (Side::Output, it.output_count()),
+        ] {
+            for i in 0..count {
+                // SAFETY: valid interpreter, index in range.
+                let t = unsafe {
+                    match side {
+                        Side::Input => sys::TfLiteInterpreterGetInputTensor(it.raw(), i as i32)
+                            as *const sys::TfLiteTensor,
+                        Side::Output => sys::TfLiteInterpreterGetOutputTensor(it.raw(), i as i32),
+                    }
+                };
+                if t.is_null() {
+                    return Err(Error::InvalidModel {
+                        origin: self.model.origin().to_string(),
+                        tflite_message: format!("{side} {i} of the main graph refers to no tensor"),
+                    });
+                }
+            }
+        }
+        Ok(it)
     }
 }
 
@@ -292,6 +331,7 @@ pub struct Interpreter {
     delegates: Vec<Delegate>,
     delegate_applied: bool,
     delegate_skipped: Option<String>,
+    memory_limit: usize,
     // Keeps the model and its bytes alive for as long as the interpreter (declared after
     // `raw`, but `Drop` deletes the interpreter explicitly first anyway).
     model: Model,
@@ -383,8 +423,9 @@ impl Interpreter {
     pub fn allocate_tensors(&mut self) -> Result<()> {
         // SAFETY: valid interpreter.
         self.check("TfLiteInterpreterAllocateTensors", || unsafe {
-            sys::TfLiteInterpreterAllocateTensors(self.raw())
+            sys::TfLiteRsInterpreterAllocateTensors(self.raw())
         })?;
+        self.check_tensor_sizes()?;
         for i in 0..self.input_count() {
             // SAFETY: allocated just now; `&mut self`, so no view is alive.
             unsafe { self.input_tensor(i).zero_if_arena() }
@@ -408,7 +449,7 @@ impl Interpreter {
         })?;
         // SAFETY: valid interpreter, `i` in range, `dims` lives through the call.
         self.check("TfLiteInterpreterResizeInputTensor", || unsafe {
-            sys::TfLiteInterpreterResizeInputTensor(
+            sys::TfLiteRsInterpreterResizeInputTensor(
                 self.raw(),
                 i as i32,
                 dims.as_ptr(),
@@ -416,6 +457,33 @@ impl Interpreter {
             )
         })?;
         self.allocated = false;
+        Ok(())
+    }
+
+    /// Refuses an allocation whose tensors (activations: not the constant weights mapped from
+    /// the model) add up to more than the limit, before anything touches their memory.
+    fn check_tensor_sizes(&self) -> Result<()> {
+        let mut total = 0usize;
+        for i in 0.. {
+            // SAFETY: valid interpreter; TFLite returns null past the last tensor.
+            let t = unsafe { sys::TfLiteInterpreterGetTensor(self.raw(), i) };
+            if t.is_null() {
+                break;
+            }
+            // SAFETY: non-null tensor of this interpreter.
+            let (kind, bytes) = unsafe { ((*t).allocation_type, sys::TfLiteTensorByteSize(t)) };
+            if kind == sys::kTfLiteMmapRo {
+                continue;
+            }
+            total = total.saturating_add(bytes);
+            if total > self.memory_limit {
+                return Err(Error::MemoryLimit {
+                    tensor: RawTensor(t).name(),
+                    needed: total,
+                    limit: self.memory_limit,
+                });
+            }
+        }
         Ok(())
     }
 
@@ -432,7 +500,7 @@ impl Interpreter {
         }
         // SAFETY: valid, allocated interpreter; no tensor view is alive (`&mut self`).
         self.check("TfLiteInterpreterInvoke", || unsafe {
-            sys::TfLiteInterpreterInvoke(self.raw())
+            sys::TfLiteRsInterpreterInvoke(self.raw())
         })
     }
 

@@ -43,7 +43,7 @@ pub use delegate::XnnpackOptions;
 pub use dtype::{DataType, Element};
 pub use error::{Error, Result, Side};
 pub use half::f16;
-pub use interpreter::{Interpreter, InterpreterBuilder, TensorId};
+pub use interpreter::{Interpreter, InterpreterBuilder, TensorId, DEFAULT_MEMORY_LIMIT};
 pub use model::{Model, ModelInfo};
 pub use quant::{Quantization, QuantizationParams, Quantized};
 pub use signature::SignatureRunner;

@@ -84,7 +84,7 @@ impl Model {
         // SAFETY: `c_path` is a valid C string; the reporter outlives the call, and TFLite uses
         // it only during the call (the C API's model reporter is local to model creation).
         let raw = unsafe {
-            sys::TfLiteModelCreateFromFileWithErrorReporter(
+            sys::TfLiteRsModelCreateFromFileWithErrorReporter(
                 c_path.as_ptr(),
                 Some(reporter::report),
                 reporter.as_user_data(),
@@ -137,7 +137,7 @@ impl Model {
         // SAFETY: `ptr..ptr+len` is readable and stays alive (owned by `keep`, stored in the
         // model) until TfLiteModelDelete; the reporter is only used during this call.
         let raw = unsafe {
-            sys::TfLiteModelCreateWithErrorReporter(
+            sys::TfLiteRsModelCreateWithErrorReporter(
                 ptr as *const c_void,
                 len,
                 Some(reporter::report),

@@ -11,9 +11,14 @@ pub(crate) struct Reporter {
 }
 
 impl Reporter {
-    /// Takes every message reported since the last call, joined by newlines.
+    /// Takes every message reported since the last call, joined by newlines, followed by the
+    /// text of a C++ exception the last guarded C API call on this thread caught, if any.
     pub(crate) fn take(&self) -> String {
         let mut m = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+        let exception = last_exception();
+        if !exception.is_empty() {
+            m.push(exception);
+        }
         let text = m.join("\n");
         m.clear();
         text
@@ -80,3 +85,12 @@ pub(crate) unsafe extern "C" fn report(
 pub(crate) type VaList = *mut sys::__va_list_tag;
 #[cfg(not(target_arch = "x86_64"))]
 pub(crate) type VaList = sys::va_list;
+
+/// The exception text the last guarded (`TfLiteRs*`) call on this thread recorded, or "".
+pub(crate) fn last_exception() -> String {
+    // SAFETY: returns a NUL-terminated thread-local string, valid until the next guarded call
+    // on this thread; it is copied at once.
+    unsafe { CStr::from_ptr(sys::TfLiteRsLastException()) }
+        .to_string_lossy()
+        .into_owned()
+}

@@ -68,7 +68,8 @@ impl<'i> SignatureRunner<'i> {
             what: "signature key",
         })?;
         // SAFETY: valid interpreter and C string.
-        let raw = unsafe { sys::TfLiteInterpreterGetSignatureRunner(interp.raw(), c_key.as_ptr()) };
+        let raw =
+            unsafe { sys::TfLiteRsInterpreterGetSignatureRunner(interp.raw(), c_key.as_ptr()) };
         let raw = NonNull::new(raw).ok_or_else(|| {
             Error::from_tflite(
                 "TfLiteInterpreterGetSignatureRunner",
@@ -195,7 +196,7 @@ impl<'i> SignatureRunner<'i> {
         let raw = self.raw.as_ptr();
         // SAFETY: valid runner, existing name, `dims` lives through the call.
         self.check("TfLiteSignatureRunnerResizeInputTensor", || unsafe {
-            sys::TfLiteSignatureRunnerResizeInputTensor(
+            sys::TfLiteRsSignatureRunnerResizeInputTensor(
                 raw,
                 c.as_ptr(),
                 dims.as_ptr(),
@@ -213,7 +214,7 @@ impl<'i> SignatureRunner<'i> {
         let raw = self.raw.as_ptr();
         // SAFETY: valid runner.
         self.check("TfLiteSignatureRunnerAllocateTensors", || unsafe {
-            sys::TfLiteSignatureRunnerAllocateTensors(raw)
+            sys::TfLiteRsSignatureRunnerAllocateTensors(raw)
         })?;
         for side in [Side::Input, Side::Output] {
             for name in self.names(side) {
@@ -233,7 +234,7 @@ impl<'i> SignatureRunner<'i> {
         let raw = self.raw.as_ptr();
         // SAFETY: valid, allocated runner; `&mut self` excludes live views.
         self.check("TfLiteSignatureRunnerInvoke", || unsafe {
-            sys::TfLiteSignatureRunnerInvoke(raw)
+            sys::TfLiteRsSignatureRunnerInvoke(raw)
         })
     }
 

@@ -60,9 +60,28 @@ impl RawTensor {
         }
     }
 
-    pub(crate) fn byte_size(self) -> usize {
+    /// The tensor's byte length, checked against its shape and element type: a corrupt model
+    /// can leave TFLite with a length (even `usize::MAX`) that its buffer does not have.
+    pub(crate) fn byte_size(self) -> Result<usize> {
         // SAFETY: valid tensor.
-        unsafe { sys::TfLiteTensorByteSize(self.0) }
+        let bytes = unsafe { sys::TfLiteTensorByteSize(self.0) };
+        let dtype = self.dtype();
+        let expected = match dtype.size() {
+            Some(elem) => self.shape().iter().try_fold(elem, |a, d| a.checked_mul(*d)),
+            // Variable-size (string) tensors: TFLite sized the buffer to `bytes` itself.
+            None => Some(bytes),
+        };
+        if expected == Some(bytes) && bytes <= isize::MAX as usize {
+            Ok(bytes)
+        } else {
+            Err(Error::InvalidData {
+                tensor: self.name(),
+                reason: format!(
+                    "TFLite reports {bytes} bytes for a {dtype:?} tensor of shape {:?} (corrupt model?)",
+                    self.shape()
+                ),
+            })
+        }
     }
 
     pub(crate) fn quantization(self) -> Quantization {
@@ -133,8 +152,10 @@ impl RawTensor {
             let arena = (*t).allocation_type == sys::kTfLiteArenaRw
                 || (*t).allocation_type == sys::kTfLiteArenaRwPersistent;
             let data = sys::TfLiteTensorData(t) as *mut u8;
-            if arena && !data.is_null() && (*t).type_ != sys::kTfLiteString {
-                std::ptr::write_bytes(data, 0, sys::TfLiteTensorByteSize(t));
+            if let (true, false, Ok(len)) = (arena, data.is_null(), self.byte_size()) {
+                if (*t).type_ != sys::kTfLiteString {
+                    std::ptr::write_bytes(data, 0, len);
+                }
             }
         }
     }
@@ -155,7 +176,7 @@ impl RawTensor {
     /// The data pointer and byte length, checked for `T`'s alignment and size.
     fn data_for<T: Element>(self) -> Result<(*mut u8, usize)> {
         self.expect_dtype(T::DTYPE)?;
-        let len = self.byte_size();
+        let len = self.byte_size()?;
         // SAFETY: valid tensor.
         let ptr = unsafe { sys::TfLiteTensorData(self.0) } as *mut u8;
         if len == 0 {
@@ -219,7 +240,7 @@ impl RawTensor {
     /// # Safety
     /// As for [`view`](Self::view).
     pub(crate) unsafe fn bytes<'a>(self) -> Result<&'a [u8]> {
-        let len = self.byte_size();
+        let len = self.byte_size()?;
         // SAFETY: valid tensor.
         let ptr = unsafe { sys::TfLiteTensorData(self.0) } as *const u8;
         if len == 0 {
@@ -248,7 +269,7 @@ impl RawTensor {
                 ),
             });
         }
-        let len = self.byte_size();
+        let len = self.byte_size()?;
         // SAFETY: valid tensor.
         let ptr = unsafe { sys::TfLiteTensorData(self.0) } as *mut u8;
         if len == 0 {

@@ -605,3 +605,24 @@ fn thread_safety_markers() {
     send::<Interpreter>();
     send_sync::<Error>();
 }
+
+#[test]
+fn memory_limit_refuses_an_allocation_before_touching_it() {
+    let model = Model::from_file(sys_data("conv_dense.tflite")).unwrap();
+    let mut it = Interpreter::builder(&model)
+        .memory_limit(100)
+        .build()
+        .unwrap();
+    match it.allocate_tensors() {
+        Err(Error::MemoryLimit {
+            needed, limit: 100, ..
+        }) => assert!(needed > 100),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(it.invoke(), Err(Error::NotAllocated)));
+    let mut it = Interpreter::builder(&model)
+        .memory_limit(1 << 20)
+        .build()
+        .unwrap();
+    it.allocate_tensors().unwrap();
+}

@@ -23,6 +23,8 @@ mod fetch;
 mod isa;
 #[path = "build/lock.rs"]
 mod lock;
+#[path = "build/shim.rs"]
+mod shim;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -168,11 +170,15 @@ fn run() -> Result<(), String> {
     }
 
     // Bindings are cheap to make and depend on bindgen, not on the native build: made every time.
+    let csrc = manifest.join("csrc");
     bindings::generate(
-        &cache_dir.join("include"),
+        &[cache_dir.join("include"), csrc.clone()],
         &bindings::headers(xnnpack),
         &out_dir.join("bindings.rs"),
     )?;
+    // Our exception guard around the C API (see csrc/tflite_rs_guard.h): small, built every
+    // time, linked before the archive whose functions it calls.
+    shim::guard(&csrc, &cache_dir.join("include"), &out_dir)?;
     println!("cargo:rustc-link-search=native={}", cache_dir.display());
     println!("cargo:rustc-link-lib=static=tensorflowlite");
     if target.os == "linux" {

@@ -12,6 +12,7 @@ pub fn headers(xnnpack: bool) -> Vec<&'static str> {
         "tensorflow/lite/core/c/common.h",
         "tensorflow/lite/core/c/builtin_op_data.h",
         "tensorflow/lite/builtin_ops.h",
+        "tflite_rs_guard.h",
     ];
     if xnnpack {
         h.push("tensorflow/lite/delegates/xnnpack/xnnpack_delegate.h");
@@ -60,17 +61,21 @@ pub fn copy_headers(
     Ok(())
 }
 
-pub fn generate(include: &Path, headers: &[&str], out: &Path) -> Result<(), String> {
+pub fn generate(
+    include: &[std::path::PathBuf],
+    headers: &[&str],
+    out: &Path,
+) -> Result<(), String> {
     let mut wrapper = String::new();
     for h in headers {
         wrapper.push_str(&format!("#include \"{h}\"\n"));
     }
     wrapper.push_str("#include <stdio.h>\n");
-    let include = include.to_path_buf();
+    let include = include.to_vec();
     let result = std::panic::catch_unwind(move || {
         bindgen::Builder::default()
             .header_contents("tflite_sys_wrapper.h", &wrapper)
-            .clang_arg(format!("-I{}", include.display()))
+            .clang_args(include.iter().map(|i| format!("-I{}", i.display())))
             .clang_arg("-xc")
             .allowlist_function("TfLite.*")
             .allowlist_type("TfLite.*|TFL_.*")

@@ -12,7 +12,6 @@ pub fn headers(xnnpack: bool) -> Vec<&'static str> {
         "tensorflow/lite/core/c/common.h",
         "tensorflow/lite/core/c/builtin_op_data.h",
         "tensorflow/lite/builtin_ops.h",
-        "tflite_rs_guard.h",
     ];
     if xnnpack {
         h.push("tensorflow/lite/delegates/xnnpack/xnnpack_delegate.h");
@@ -70,6 +69,8 @@ pub fn generate(
     for h in headers {
         wrapper.push_str(&format!("#include \"{h}\"\n"));
     }
+    // Our exception guard (tflite-sys/csrc, not a TFLite header: it is not copied with them).
+    wrapper.push_str("#include \"tflite_rs_guard.h\"\n");
     wrapper.push_str("#include <stdio.h>\n");
     let include = include.to_vec();
     let result = std::panic::catch_unwind(move || {

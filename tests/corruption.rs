@@ -152,7 +152,7 @@ fn mutate(good: &[u8], case: u64) -> Vec<u8> {
 /// is the point; the expected outcome pins down how far each gets now.
 #[test]
 fn former_crashers_are_errors_now() {
-    let cases: [(&str, u64, &str); 9] = [
+    let cases: [(&str, u64, &str); 11] = [
         // XNNPACK's graph fusion called abort(): vendor/patches/xnnpack/0001.
         (
             "tflite-sys/tests/data/conv_dense.tflite",
@@ -181,6 +181,13 @@ fn former_crashers_are_errors_now() {
         // A tensor with byte size usize::MAX zero-filled by our layer; now checked.
         ("tests/models/all_dtypes.tflite", 105, "no allocation"),
         ("tflite-sys/tests/data/conv_dense.tflite", 19, "ran"),
+        // RESHAPE and STRIDED_SLICE used missing (-1) inputs: vendor/patches/tensorflow/0003.
+        ("tests/models/all_dtypes.tflite", 337, "no interpreter"),
+        (
+            "examples/digits/digits_float32.tflite",
+            2197,
+            "no interpreter",
+        ),
     ];
     for (path, case, want) in cases {
         assert_eq!(

@@ -173,18 +173,25 @@ impl RawTensor {
         Ok(())
     }
 
-    /// The data pointer and byte length, checked for `T`'s alignment and size.
-    fn data_for<T: Element>(self) -> Result<(*mut u8, usize)> {
-        self.expect_dtype(T::DTYPE)?;
+    /// The data pointer and byte length of an allocated tensor (a dangling pointer, aligned
+    /// for every element type, when it holds no bytes).
+    fn buffer(self) -> Result<(*mut u8, usize)> {
         let len = self.byte_size()?;
+        if len == 0 {
+            return Ok((std::ptr::NonNull::<u128>::dangling().as_ptr() as *mut u8, 0));
+        }
         // SAFETY: valid tensor.
         let ptr = unsafe { sys::TfLiteTensorData(self.0) } as *mut u8;
-        if len == 0 {
-            return Ok((std::ptr::NonNull::<T>::dangling().as_ptr() as *mut u8, 0));
-        }
         if ptr.is_null() {
             return Err(Error::NotAllocated);
         }
+        Ok((ptr, len))
+    }
+
+    /// The data pointer and byte length, checked for `T`'s type, alignment and size.
+    fn data_for<T: Element>(self) -> Result<(*mut u8, usize)> {
+        self.expect_dtype(T::DTYPE)?;
+        let (ptr, len) = self.buffer()?;
         if ptr as usize % std::mem::align_of::<T>() != 0 || len % std::mem::size_of::<T>() != 0 {
             return Err(Error::InvalidData {
                 tensor: self.name(),
@@ -221,9 +228,8 @@ impl RawTensor {
         // SAFETY: `ptr..ptr+len` is the tensor's allocated, initialised buffer (checked by
         // `data_for`; arena tensors are zeroed when allocated).
         let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
-        if let Some(i) = T::first_invalid(bytes) {
+        if T::first_invalid(bytes).is_some() {
             // A bool input not yet written may hold anything; normalise rather than refuse.
-            let _ = i;
             // SAFETY: exclusive access (caller contract); u8 writes are always valid.
             unsafe { std::slice::from_raw_parts_mut(ptr, len) }
                 .iter_mut()
@@ -240,17 +246,9 @@ impl RawTensor {
     /// # Safety
     /// As for [`view`](Self::view).
     pub(crate) unsafe fn bytes<'a>(self) -> Result<&'a [u8]> {
-        let len = self.byte_size()?;
-        // SAFETY: valid tensor.
-        let ptr = unsafe { sys::TfLiteTensorData(self.0) } as *const u8;
-        if len == 0 {
-            return Ok(&[]);
-        }
-        if ptr.is_null() {
-            return Err(Error::NotAllocated);
-        }
-        // SAFETY: a non-null data pointer of an allocated tensor addresses `bytes` bytes;
-        // validity for `'a` is the caller's contract.
+        let (ptr, len) = self.buffer()?;
+        // SAFETY: `buffer` gives an allocated tensor's data and checked length (or an empty
+        // range); validity for `'a` is the caller's contract.
         Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
     }
 
@@ -269,15 +267,7 @@ impl RawTensor {
                 ),
             });
         }
-        let len = self.byte_size()?;
-        // SAFETY: valid tensor.
-        let ptr = unsafe { sys::TfLiteTensorData(self.0) } as *mut u8;
-        if len == 0 {
-            return Ok(&mut []);
-        }
-        if ptr.is_null() {
-            return Err(Error::NotAllocated);
-        }
+        let (ptr, len) = self.buffer()?;
         // SAFETY: as in `bytes`; exclusive access for `'a` is the caller's contract.
         Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
     }

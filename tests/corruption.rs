@@ -158,6 +158,7 @@ fn former_crashers_are_errors_now() {
         ("tflite-sys/tests/data/add_mul.tflite", 837, "no allocation"),
         // A tensor with byte size usize::MAX zero-filled by our layer; now checked.
         ("tests/models/all_dtypes.tflite", 105, "no allocation"),
+        // XNNPACK's graph fusion again (the first pass, without delegates, runs).
         ("tflite-sys/tests/data/conv_dense.tflite", 19, "ran"),
         // RESHAPE and STRIDED_SLICE used missing (-1) inputs: vendor/patches/tensorflow/0003.
         ("tests/models/all_dtypes.tflite", 337, "no interpreter"),

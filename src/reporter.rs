@@ -39,7 +39,8 @@ impl Reporter {
 }
 
 /// The error reporter callback given to TFLite: formats the printf-style message with the C
-/// library's `vsnprintf` and stores it. Never unwinds into C.
+/// library's `vsnprintf` and stores it. Never unwinds into C: any panic is caught here (and the
+/// message dropped), whatever the Rust version's rules for `extern "C"`.
 pub(crate) unsafe extern "C" fn report(
     user_data: *mut c_void,
     format: *const c_char,
@@ -48,27 +49,9 @@ pub(crate) unsafe extern "C" fn report(
     if user_data.is_null() || format.is_null() {
         return;
     }
-    let mut buf = [0u8; 2048];
-    // SAFETY: `buf` is writable for its length; `format` and `args` come from TFLite's own
-    // printf-style call and are consumed exactly once.
-    let n = unsafe {
-        sys::vsnprintf(
-            buf.as_mut_ptr() as *mut c_char,
-            buf.len() as _,
-            format,
-            args,
-        )
-    };
-    let text = if n < 0 {
-        // SAFETY: `format` is a NUL-terminated C string from TFLite.
-        unsafe { CStr::from_ptr(format) }
-            .to_string_lossy()
-            .into_owned()
-    } else {
-        let len = (n as usize).min(buf.len() - 1);
-        String::from_utf8_lossy(&buf[..len]).trim_end().to_string()
-    };
-    let _ = std::panic::catch_unwind(|| {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: `format` and `args` come from TFLite's own printf-style call.
+        let text = unsafe { format_message(format, args) };
         // SAFETY: `user_data` is the `Reporter` registered with this TFLite object, which the
         // owning Rust value keeps alive (boxed, never moved) for as long as TFLite may call us.
         let reporter = unsafe { &*(user_data as *const Reporter) };
@@ -77,7 +60,34 @@ pub(crate) unsafe extern "C" fn report(
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(text);
-    });
+    }));
+}
+
+/// Formats a printf-style message.
+///
+/// # Safety
+/// `format` is a NUL-terminated format string and `args` its unconsumed arguments.
+unsafe fn format_message(format: *const c_char, args: VaList) -> String {
+    let mut buf = [0u8; 2048];
+    // SAFETY: `buf` is writable for its length; `format` and `args` are as the caller promises
+    // and are consumed exactly once.
+    let n = unsafe {
+        sys::vsnprintf(
+            buf.as_mut_ptr() as *mut c_char,
+            buf.len() as _,
+            format,
+            args,
+        )
+    };
+    if n < 0 {
+        // SAFETY: `format` is a NUL-terminated C string.
+        unsafe { CStr::from_ptr(format) }
+            .to_string_lossy()
+            .into_owned()
+    } else {
+        let len = (n as usize).min(buf.len() - 1);
+        String::from_utf8_lossy(&buf[..len]).trim_end().to_string()
+    }
 }
 
 /// The `va_list` argument of the error reporter callback on this target, as bindgen writes it.

@@ -1,0 +1,48 @@
+//! Fuzz target: a model file is untrusted input. Whatever the bytes, loading, building an
+//! interpreter (builtin kernels, then XNNPACK), allocating, filling the inputs, invoking and
+//! reading the outputs must return `Ok` or `Err`, never crash, abort or touch bad memory.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tflite::{Interpreter, Model};
+
+/// Small enough that a hostile shape is refused long before libFuzzer's RSS limit.
+const MEMORY_LIMIT: usize = 256 << 20;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(model) = Model::from_bytes(data.to_vec()) else {
+        return;
+    };
+    let _ = model.describe();
+    for xnnpack in [false, true] {
+        let builder = Interpreter::builder(&model).memory_limit(MEMORY_LIMIT);
+        let builder = if xnnpack {
+            builder
+        } else {
+            builder.no_delegates()
+        };
+        let Ok(mut it) = builder.build() else {
+            continue;
+        };
+        if it.allocate_tensors().is_err() {
+            continue;
+        }
+        for i in 0..it.input_count() {
+            if let Ok(bytes) = it.input_bytes_mut(i) {
+                for (k, b) in bytes.iter_mut().enumerate() {
+                    *b = (k as u8).wrapping_mul(37) & 0x3f;
+                }
+            }
+        }
+        if it.invoke().is_err() {
+            continue;
+        }
+        let mut sum = 0u64;
+        for i in 0..it.output_count() {
+            if let Ok(bytes) = it.output_bytes(i) {
+                sum = bytes.iter().fold(sum, |s, &b| s.wrapping_add(b as u64));
+            }
+        }
+        std::hint::black_box(sum);
+    }
+});

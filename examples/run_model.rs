@@ -237,7 +237,7 @@ trait FromRandom: Sized {
 }
 macro_rules! random_float { ($($t:ty),*) => {$( impl FromRandom for $t { fn random(r: &mut Random) -> Self { r.unit() as $t } } )*} }
 macro_rules! random_int { ($($t:ty),*) => {$( impl FromRandom for $t {
-    fn random(r: &mut Random) -> Self { ((r.unit() * 100.0).floor() as i64).clamp(<$t>::MIN as i64, <$t>::MAX as i64) as $t }
+    fn random(r: &mut Random) -> Self { ((r.unit() * 100.0).floor() as i128).clamp(<$t>::MIN as i128, <$t>::MAX as i128) as $t }
 } )*} }
 random_float!(f32, f64);
 random_int!(i8, u8, i16, u16, i32, u32, i64, u64);

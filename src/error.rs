@@ -44,7 +44,7 @@ pub enum Error {
         tflite_message: String,
     },
     /// The model uses an operator (or an operator version) this TFLite 2.14.1 build lacks.
-    #[error("model {model} needs operator {op}{}, which TFLite 2.14.1 does not provide: {tflite_message}", version.map(|v| format!(" version {v}")).unwrap_or_default())]
+    #[error("model {model} needs operator {op}{}, which TFLite 2.14.1 does not provide{}: {tflite_message}", version.map(|v| format!(" version {v}")).unwrap_or_default(), min_runtime_version.as_ref().map(|v| format!(" (the model says it needs TFLite {v} or newer)")).unwrap_or_default())]
     UnsupportedOp {
         /// The model's origin ([`Model::origin`](crate::Model::origin)).
         model: String,
@@ -52,6 +52,9 @@ pub enum Error {
         op: String,
         /// The operator version the model asks for, where TFLite says it.
         version: Option<i32>,
+        /// The model's `min_runtime_version` metadata, if the converter recorded it
+        /// ([`Model::min_runtime_version`](crate::Model::min_runtime_version)).
+        min_runtime_version: Option<String>,
         /// What TFLite reported.
         tflite_message: String,
     },
@@ -159,10 +162,17 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// Names the model in errors that concern the model as a whole.
-    pub(crate) fn for_model(mut self, origin: &str) -> Error {
-        if let Error::UnsupportedOp { model, .. } = &mut self {
-            *model = origin.to_string();
+    /// Names the model (and the runtime it asks for) in errors that concern the model as a
+    /// whole.
+    pub(crate) fn for_model(mut self, m: &crate::Model) -> Error {
+        if let Error::UnsupportedOp {
+            model,
+            min_runtime_version,
+            ..
+        } = &mut self
+        {
+            *model = m.origin().to_string();
+            *min_runtime_version = m.min_runtime_version();
         }
         self
     }
@@ -175,6 +185,7 @@ impl Error {
                 model: String::new(),
                 op,
                 version,
+                min_runtime_version: None,
                 tflite_message: message,
             };
         }
@@ -222,9 +233,9 @@ mod tests {
         match Error::from_tflite("TfLiteInterpreterCreate", m.into()) {
             Error::UnsupportedOp {
                 op,
-                model: _,
                 version,
                 tflite_message,
+                ..
             } => {
                 assert_eq!((op.as_str(), version), ("FULLY_CONNECTED", Some(12)));
                 assert_eq!(tflite_message, m);

@@ -211,7 +211,7 @@ impl<'m> InterpreterBuilder<'m> {
             }
             _ => Err(
                 Error::from_tflite("TfLiteInterpreterModifyGraphWithDelegate", message)
-                    .for_model(self.model.origin()),
+                    .for_model(self.model),
             ),
         }
     }
@@ -249,7 +249,7 @@ impl<'m> InterpreterBuilder<'m> {
                 sys::TfLiteInterpreterOptionsDelete(options.as_ptr());
                 return Err(
                     Error::from_tflite("TfLiteInterpreterCreate", reporter.take())
-                        .for_model(self.model.origin()),
+                        .for_model(self.model),
                 );
             };
             (raw, options)
@@ -414,7 +414,7 @@ impl Interpreter {
             if msg.is_empty() {
                 msg = format!("status {status}");
             }
-            Err(Error::from_tflite(call, msg).for_model(self.model.origin()))
+            Err(Error::from_tflite(call, msg).for_model(&self.model))
         }
     }
 

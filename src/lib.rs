@@ -32,6 +32,7 @@
 mod delegate;
 mod dtype;
 mod error;
+mod flatbuffer;
 mod interpreter;
 mod model;
 mod quant;

@@ -1,6 +1,7 @@
 //! [`Model`]: a verified TFLite flatbuffer, shareable by many interpreters on many threads.
 
 use crate::error::{Error, Result};
+use crate::flatbuffer;
 use crate::reporter::{self, Reporter};
 use crate::sys;
 use std::ffi::{c_void, CString};
@@ -10,15 +11,15 @@ use std::sync::Arc;
 
 /// Where a model's bytes live. TFLite does not copy them: they must outlive the `TfLiteModel`
 /// and every interpreter made from it, which holding them here (behind an `Arc`) guarantees.
-/// The fields are never read: holding them is their whole purpose.
-#[allow(dead_code)]
+/// Holding them is their purpose; they are read only for what the C API does not tell
+/// ([`Model::min_runtime_version`]).
 enum Bytes {
     Static(&'static [u8]),
     Shared(Arc<[u8]>),
-    /// A 16-byte aligned copy: the first `len` bytes of these words.
-    Aligned(Box<[u128]>),
+    /// A 16-byte aligned copy: the first `.1` bytes of these words.
+    Aligned(Box<[u128]>, usize),
     /// TFLite mapped (or read) the file itself and owns the memory.
-    File,
+    File(std::path::PathBuf),
 }
 
 struct Inner {
@@ -90,7 +91,12 @@ impl Model {
                 reporter.as_user_data(),
             )
         };
-        Self::finish(raw, Bytes::File, path.display().to_string(), &reporter)
+        Self::finish(
+            raw,
+            Bytes::File(path.to_path_buf()),
+            path.display().to_string(),
+            &reporter,
+        )
     }
 
     /// Loads a model from bytes (a `Vec<u8>`, `Box<[u8]>`, `Arc<[u8]>`, …). The bytes are kept
@@ -104,7 +110,7 @@ impl Model {
             Self::from_memory(
                 words.as_ptr() as *const u8,
                 bytes.len(),
-                Bytes::Aligned(words),
+                Bytes::Aligned(words, bytes.len()),
             )
         }
     }
@@ -120,7 +126,7 @@ impl Model {
             Self::from_memory(
                 words.as_ptr() as *const u8,
                 bytes.len(),
-                Bytes::Aligned(words),
+                Bytes::Aligned(words, bytes.len()),
             )
         }
     }
@@ -183,6 +189,26 @@ impl Model {
     /// Where the model came from: its path, or `bytes (N bytes)`.
     pub fn origin(&self) -> &str {
         &self.inner.origin
+    }
+
+    /// The oldest TensorFlow Lite version the converter says this model needs (the
+    /// `min_runtime_version` entry of its metadata, e.g. `"2.17.0"`), if it recorded one.
+    /// Read from the model bytes on each call (for a model loaded from a file, the file is read
+    /// again); [`Error::UnsupportedOp`] carries it.
+    pub fn min_runtime_version(&self) -> Option<String> {
+        match &self.inner._bytes {
+            Bytes::Static(b) => flatbuffer::min_runtime_version(b),
+            Bytes::Shared(b) => flatbuffer::min_runtime_version(b),
+            Bytes::Aligned(words, len) => {
+                // SAFETY: the words hold the model's `len` bytes (see `aligned_copy`), are
+                // initialised and immutable; u8 has no alignment or validity requirement.
+                let b = unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, *len) };
+                flatbuffer::min_runtime_version(b)
+            }
+            Bytes::File(path) => std::fs::read(path)
+                .ok()
+                .and_then(|b| flatbuffer::min_runtime_version(&b)),
+        }
     }
 
     /// Describes the model's inputs, outputs and signatures without building an interpreter

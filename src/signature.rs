@@ -75,7 +75,7 @@ impl<'i> SignatureRunner<'i> {
                 "TfLiteInterpreterGetSignatureRunner",
                 interp.reporter().take(),
             )
-            .for_model(interp.model().origin())
+            .for_model(interp.model())
         })?;
         Ok(SignatureRunner {
             raw,

@@ -188,6 +188,22 @@ impl RawTensor {
         Ok((ptr, len))
     }
 
+    /// Refuses writes into a tensor whose data is not TFLite's to hand out for writing: a
+    /// constant of the model (its bytes live in the model buffer, shared and immutable; a
+    /// corrupt model can even list one as an input) or a read-only tensor computed at prepare.
+    fn expect_writable(self) -> Result<()> {
+        // SAFETY: valid tensor.
+        let kind = unsafe { (*self.0).allocation_type };
+        if kind == sys::kTfLiteMmapRo || kind == sys::kTfLitePersistentRo {
+            return Err(Error::InvalidData {
+                tensor: self.name(),
+                reason: "the tensor is a read-only constant of the model and cannot be written"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
     /// The data pointer and byte length, checked for `T`'s type, alignment and size.
     fn data_for<T: Element>(self) -> Result<(*mut u8, usize)> {
         self.expect_dtype(T::DTYPE)?;
@@ -224,6 +240,7 @@ impl RawTensor {
     /// # Safety
     /// The tensor's memory must stay valid and otherwise unaliased for `'a`.
     pub(crate) unsafe fn view_mut<'a, T: Element>(self) -> Result<&'a mut [T]> {
+        self.expect_writable()?;
         let (ptr, len) = self.data_for::<T>()?;
         // SAFETY: `ptr..ptr+len` is the tensor's allocated, initialised buffer (checked by
         // `data_for`; arena tensors are zeroed when allocated).
@@ -267,6 +284,7 @@ impl RawTensor {
                 ),
             });
         }
+        self.expect_writable()?;
         let (ptr, len) = self.buffer()?;
         // SAFETY: as in `bytes`; exclusive access for `'a` is the caller's contract.
         Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })

@@ -1,6 +1,8 @@
 //! Integration tests of the safe API on the committed models in tests/models (made by
 //! tests/models/make_models.py) and tflite-sys/tests/data.
 
+mod common;
+
 use std::sync::Arc;
 use tflite::{DataType, Error, Interpreter, Model, Quantization, Side, XnnpackOptions};
 
@@ -428,25 +430,46 @@ fn bad_model_bytes_and_files_are_errors() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The dynamic-range model's FULLY_CONNECTED (version 12, which our patched 2.14.1 runs)
+/// relabelled as version 13, which no TFLite we build registers.
+fn fully_connected_v13() -> Model {
+    let mut bytes = std::fs::read(model_path("dynamic_range.tflite")).unwrap();
+    let fb = common::Flatbuffer(&bytes);
+    let (codes, n) = fb.vector(fb.root(), common::MODEL_OPERATOR_CODES).unwrap();
+    let at: Vec<usize> = (0..n)
+        .filter_map(|k| fb.field(fb.table(codes, k), common::OPERATOR_CODE_VERSION))
+        .filter(|&p| bytes[p..p + 4] == 12i32.to_le_bytes())
+        .collect();
+    assert_eq!(at.len(), 1, "one op code of version 12");
+    bytes[at[0]..at[0] + 4].copy_from_slice(&13i32.to_le_bytes());
+    Model::from_bytes(bytes).unwrap()
+}
+
 #[test]
 fn unknown_ops_name_the_op() {
-    let model = Model::from_file(model_path("dynamic_range.tflite")).unwrap();
+    let model = fully_connected_v13();
     match Interpreter::new(&model) {
         Err(e @ Error::UnsupportedOp { .. }) => {
             let Error::UnsupportedOp {
                 model,
                 op,
                 version,
+                min_runtime_version,
                 tflite_message,
             } = &e
             else {
                 unreachable!()
             };
-            assert_eq!((op.as_str(), *version), ("FULLY_CONNECTED", Some(12)));
+            assert_eq!((op.as_str(), *version), ("FULLY_CONNECTED", Some(13)));
             assert!(tflite_message.contains("Didn't find op for builtin opcode"));
-            assert!(model.ends_with("dynamic_range.tflite"), "{model}");
-            assert!(e.to_string().contains("FULLY_CONNECTED version 12"));
-            assert!(e.to_string().contains("dynamic_range.tflite"));
+            assert!(model.contains("bytes"), "{model}");
+            assert!(e.to_string().contains("FULLY_CONNECTED version 13"));
+            // The converter's own claim, from the model's metadata.
+            assert_eq!(min_runtime_version.as_deref(), Some("2.17.0"));
+            assert!(
+                e.to_string().contains("needs TFLite 2.17.0 or newer"),
+                "{e}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -457,6 +480,29 @@ fn unknown_ops_name_the_op() {
         }) => assert_eq!(op, "TfliteRsTestOp"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn min_runtime_version_is_read_from_the_metadata() {
+    let path = model_path("dynamic_range.tflite");
+    let from_file = Model::from_file(&path).unwrap();
+    assert_eq!(from_file.min_runtime_version().as_deref(), Some("2.17.0"));
+    let bytes = std::fs::read(&path).unwrap();
+    let from_bytes = Model::from_bytes(bytes.clone()).unwrap();
+    assert_eq!(from_bytes.min_runtime_version().as_deref(), Some("2.17.0"));
+    // Unaligned static bytes: the model keeps an aligned copy, which is read here.
+    let mut shifted = vec![0u8; bytes.len() + 1];
+    shifted[1..].copy_from_slice(&bytes);
+    let leaked: &'static [u8] = &Box::leak(shifted.into_boxed_slice())[1..];
+    let from_static = Model::from_static(leaked).unwrap();
+    assert_eq!(from_static.min_runtime_version().as_deref(), Some("2.17.0"));
+    // A float model needs less than the per-channel dynamic-range one.
+    let float = Model::from_file(sys_data("add_mul.tflite")).unwrap();
+    let v = float
+        .min_runtime_version()
+        .expect("the converter records it");
+    assert!(v.starts_with("1.") || v.starts_with("2."), "{v}");
+    assert_ne!(v, "2.17.0");
 }
 
 #[test]
@@ -526,7 +572,7 @@ fn model_describes_itself_without_an_interpreter() {
     assert_eq!(add_mul.inputs[0].dtype, DataType::Float32);
     assert!(add_mul.signature_keys.is_empty() || add_mul.signature_keys == ["serving_default"]);
     // A model whose op is missing cannot be described either, and says why.
-    let missing = Model::from_file(model_path("dynamic_range.tflite")).unwrap();
+    let missing = fully_connected_v13();
     assert!(matches!(
         missing.describe(),
         Err(Error::UnsupportedOp { .. })

@@ -1,6 +1,9 @@
 //! Deterministic corruption of real models: every damaged model must give an `Err` (or run),
 //! never crash or abort the process. Truncations, bit flips, byte overwrites, random bytes.
 
+mod common;
+
+use common::*;
 use tflite::{Interpreter, Model};
 
 fn data(path: &str) -> Vec<u8> {
@@ -202,43 +205,25 @@ fn former_crashers_are_errors_now() {
     }
 }
 
-/// Reads the flatbuffer of a `.tflite` file just far enough to find every tensor's shape:
-/// `Model.subgraphs[*].tensors[*].shape`. Returns, per tensor, whether it is a subgraph input
-/// and the byte offset of each of its dimensions (little-endian i32).
+/// Every tensor's shape: `Model.subgraphs[*].tensors[*].shape`. Returns, per tensor, whether
+/// it is a subgraph input and the byte offset of each of its dimensions (little-endian i32).
 fn tensor_shapes(buf: &[u8]) -> Vec<(bool, Vec<usize>)> {
-    let u32_at = |p: usize| u32::from_le_bytes(buf[p..p + 4].try_into().unwrap()) as usize;
-    let u16_at = |p: usize| u16::from_le_bytes(buf[p..p + 2].try_into().unwrap()) as usize;
-    // Position of field `i` of the table at `t`, if present.
-    let field = |t: usize, i: usize| {
-        let vt = (t as i64 - i32::from_le_bytes(buf[t..t + 4].try_into().unwrap()) as i64) as usize;
-        let at = 4 + 2 * i;
-        (at < u16_at(vt))
-            .then(|| u16_at(vt + at))
-            .filter(|&o| o != 0)
-            .map(|o| t + o)
-    };
-    // (start of elements, length) of the vector field `i` of the table at `t`.
-    let vector = |t: usize, i: usize| {
-        field(t, i).map(|p| {
-            let v = p + u32_at(p);
-            (v + 4, u32_at(v))
-        })
-    };
-    let table_at = |p: usize| p + u32_at(p);
-    let model = u32_at(0);
+    let fb = Flatbuffer(buf);
     let mut out = Vec::new();
-    let (subgraphs, n_subgraphs) = vector(model, 2).expect("model has subgraphs");
+    let (subgraphs, n_subgraphs) = fb
+        .vector(fb.root(), MODEL_SUBGRAPHS)
+        .expect("model has subgraphs");
     for s in 0..n_subgraphs {
-        let subgraph = table_at(subgraphs + 4 * s);
-        let inputs: Vec<usize> = vector(subgraph, 1)
-            .map(|(p, n)| (0..n).map(|k| u32_at(p + 4 * k)).collect())
+        let subgraph = fb.table(subgraphs, s);
+        let inputs: Vec<usize> = fb
+            .vector(subgraph, SUBGRAPH_INPUTS)
+            .map(|(p, n)| (0..n).map(|k| fb.u32_element(p, k)).collect())
             .unwrap_or_default();
-        let Some((tensors, n_tensors)) = vector(subgraph, 0) else {
+        let Some((tensors, n_tensors)) = fb.vector(subgraph, SUBGRAPH_TENSORS) else {
             continue;
         };
         for t in 0..n_tensors {
-            let tensor = table_at(tensors + 4 * t);
-            if let Some((dims, rank)) = vector(tensor, 0) {
+            if let Some((dims, rank)) = fb.vector(fb.table(tensors, t), TENSOR_SHAPE) {
                 out.push((
                     inputs.contains(&t),
                     (0..rank).map(|d| dims + 4 * d).collect(),
@@ -292,9 +277,25 @@ fn fuzz_findings_are_errors_now() {
         ("pack_shape_leak.tflite", "no interpreter"),
         // BATCH_MATMUL with a rank-1 input: heap read out of bounds in Prepare.
         ("batch_matmul_rank1.tflite", "no interpreter"),
+        // A constant (read-only, in the model buffer) listed as a graph input: our layer wrote
+        // into it (SIGSEGV). Writes into constants are refused now.
+        ("constant_listed_as_input.tflite", "ran"),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));
         assert_eq!(got, want, "{file}");
     }
+    // The refused write says why.
+    let model = Model::from_bytes(data(
+        "tests/fuzz_regressions/constant_listed_as_input.tflite",
+    ))
+    .unwrap();
+    let mut it = Interpreter::builder(&model).no_delegates().build().unwrap();
+    it.allocate_tensors().unwrap();
+    let constant = (0..it.input_count())
+        .find(|&i| it.input_info(i).unwrap().name == "arith.constant")
+        .unwrap();
+    let err = it.input_bytes_mut(constant).unwrap_err();
+    assert!(err.to_string().contains("read-only constant"), "{err}");
+    assert!(it.input_mut::<i32>(constant).is_err());
 }

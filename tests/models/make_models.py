@@ -18,7 +18,8 @@ computed with Google's runtime (ai_edge_litert). Writes, next to this script:
 - signatures.tflite: a SavedModel with two signatures: `serving_default` (inputs a, b: f32[4];
   outputs sum = a + b, prod = a * b) and `scale` (input x: f32[4]; output y = 2 x).
 - dynamic_range.tflite: a Dense model with dynamic-range quantization; today's converter writes
-  FULLY_CONNECTED version 12, which TFLite 2.14.1 does not register (the unknown-op test).
+  FULLY_CONNECTED version 12, which stock TFLite 2.14.1 does not register (our patch adds it;
+  tests/api.rs relabels it as version 13 for the unknown-op test).
 - custom_op.tflite: a model whose only op is a custom op `TfliteRsTestOp`, unknown to TFLite.
 """
 import os

@@ -1,0 +1,106 @@
+//! A bounds-checked reader of the few `.tflite` flatbuffer fields TFLite 2.14's C API does not
+//! expose (the model's metadata). Every read is checked: the bytes may be hostile.
+
+/// A view of a flatbuffer; every accessor returns `None` rather than read out of bounds.
+pub(crate) struct Flatbuffer<'a>(pub(crate) &'a [u8]);
+
+impl Flatbuffer<'_> {
+    fn u32_at(&self, p: usize) -> Option<usize> {
+        let b = self.0.get(p..p.checked_add(4)?)?;
+        Some(u32::from_le_bytes(b.try_into().ok()?) as usize)
+    }
+
+    fn u16_at(&self, p: usize) -> Option<usize> {
+        let b = self.0.get(p..p.checked_add(2)?)?;
+        Some(u16::from_le_bytes(b.try_into().ok()?) as usize)
+    }
+
+    /// The root table.
+    fn root(&self) -> Option<usize> {
+        self.u32_at(0)
+    }
+
+    /// Position of field `i` of the table at `t`, if present.
+    fn field(&self, t: usize, i: usize) -> Option<usize> {
+        let soffset = self.u32_at(t)? as u32 as i32 as i64;
+        let vtable = usize::try_from(t as i64 - soffset).ok()?;
+        let at = 4 + 2 * i;
+        if at >= self.u16_at(vtable)? {
+            return None;
+        }
+        match self.u16_at(vtable + at)? {
+            0 => None,
+            o => t.checked_add(o),
+        }
+    }
+
+    /// Follows the offset stored at `p`.
+    fn deref(&self, p: usize) -> Option<usize> {
+        p.checked_add(self.u32_at(p)?)
+    }
+
+    /// (first element, length) of the vector field `i` of the table at `t`.
+    fn vector(&self, t: usize, i: usize) -> Option<(usize, usize)> {
+        let v = self.deref(self.field(t, i)?)?;
+        Some((v.checked_add(4)?, self.u32_at(v)?))
+    }
+
+    /// The bytes of the byte-vector field `i` of the table at `t`.
+    fn bytes(&self, t: usize, i: usize) -> Option<&[u8]> {
+        let (start, len) = self.vector(t, i)?;
+        self.0.get(start..start.checked_add(len)?)
+    }
+
+    /// Element `k` of a vector of tables.
+    fn table(&self, elements: usize, k: usize) -> Option<usize> {
+        self.deref(elements.checked_add(k.checked_mul(4)?)?)
+    }
+}
+
+// Field numbers of the TFLite schema (schema.fbs).
+const MODEL_BUFFERS: usize = 4;
+const MODEL_METADATA: usize = 6;
+const METADATA_NAME: usize = 0;
+const METADATA_BUFFER: usize = 1;
+const BUFFER_DATA: usize = 0;
+
+/// The `min_runtime_version` the converter recorded in the model's metadata ("2.3.0", …), if
+/// any: the oldest TFLite it expects to run the model.
+pub(crate) fn min_runtime_version(model: &[u8]) -> Option<String> {
+    let fb = Flatbuffer(model);
+    let root = fb.root()?;
+    let (metadata, n) = fb.vector(root, MODEL_METADATA)?;
+    for k in 0..n.min(1024) {
+        let entry = fb.table(metadata, k)?;
+        if fb.bytes(entry, METADATA_NAME)? != b"min_runtime_version" {
+            continue;
+        }
+        let index = fb.u32_at(fb.field(entry, METADATA_BUFFER)?)?;
+        let (buffers, count) = fb.vector(root, MODEL_BUFFERS)?;
+        if index >= count {
+            return None;
+        }
+        let data = fb.bytes(fb.table(buffers, index)?, BUFFER_DATA)?;
+        let text = data.split(|&b| b == 0).next()?;
+        let text = std::str::from_utf8(text).ok()?.trim();
+        return (!text.is_empty()).then(|| text.to_string());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_bytes_give_none() {
+        for bytes in [
+            &b""[..],
+            b"\xff\xff\xff\xff",
+            b"\x04\x00\x00\x00\xfc\xff\xff\xff",
+            &[0u8; 64],
+        ] {
+            assert_eq!(min_runtime_version(bytes), None);
+        }
+    }
+}

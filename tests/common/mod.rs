@@ -1,0 +1,58 @@
+//! Just enough of a `.tflite` (flatbuffer) reader for tests that edit a model in place: find a
+//! field's bytes, then overwrite them. Positions are byte offsets into the file.
+#![allow(dead_code)]
+
+pub struct Flatbuffer<'a>(pub &'a [u8]);
+
+impl Flatbuffer<'_> {
+    fn u32_at(&self, p: usize) -> usize {
+        u32::from_le_bytes(self.0[p..p + 4].try_into().unwrap()) as usize
+    }
+
+    fn u16_at(&self, p: usize) -> usize {
+        u16::from_le_bytes(self.0[p..p + 2].try_into().unwrap()) as usize
+    }
+
+    /// The root table (`Model`).
+    pub fn root(&self) -> usize {
+        self.u32_at(0)
+    }
+
+    /// Position of field `i` of the table at `t`, if the field is present.
+    pub fn field(&self, t: usize, i: usize) -> Option<usize> {
+        let soffset = i32::from_le_bytes(self.0[t..t + 4].try_into().unwrap()) as i64;
+        let vtable = (t as i64 - soffset) as usize;
+        let at = 4 + 2 * i;
+        (at < self.u16_at(vtable))
+            .then(|| self.u16_at(vtable + at))
+            .filter(|&o| o != 0)
+            .map(|o| t + o)
+    }
+
+    /// (position of the first element, length) of the vector field `i` of the table at `t`.
+    pub fn vector(&self, t: usize, i: usize) -> Option<(usize, usize)> {
+        self.field(t, i).map(|p| {
+            let v = p + self.u32_at(p);
+            (v + 4, self.u32_at(v))
+        })
+    }
+
+    /// The table element `k` of a vector of tables starting at `elements`.
+    pub fn table(&self, elements: usize, k: usize) -> usize {
+        let p = elements + 4 * k;
+        p + self.u32_at(p)
+    }
+
+    /// The u32 element `k` of a vector starting at `elements`.
+    pub fn u32_element(&self, elements: usize, k: usize) -> usize {
+        self.u32_at(elements + 4 * k)
+    }
+}
+
+// Field numbers of the TFLite schema used here.
+pub const MODEL_OPERATOR_CODES: usize = 1;
+pub const MODEL_SUBGRAPHS: usize = 2;
+pub const OPERATOR_CODE_VERSION: usize = 2;
+pub const SUBGRAPH_TENSORS: usize = 0;
+pub const SUBGRAPH_INPUTS: usize = 1;
+pub const TENSOR_SHAPE: usize = 0;

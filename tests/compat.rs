@@ -1,0 +1,136 @@
+//! The compatibility corpus (`tests/compat/`, made by `tests/compat/make_corpus.py` with
+//! today's TensorFlow converter): common Keras layers as float32, float16-weight,
+//! dynamic-range and full-int8 models. Every model Google's current runtime (`ai_edge_litert`)
+//! runs must run here and match its builtin-kernel outputs; `--nocapture` prints the table the
+//! README summarises.
+
+use serde_json::Value;
+use tflite::{Interpreter, Model};
+
+fn dir() -> String {
+    format!("{}/tests/compat", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn npy<T: npyz::Deserialize>(path: &str) -> Vec<T> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    npyz::NpyFile::new(file).unwrap().into_vec().unwrap()
+}
+
+/// Largest absolute difference allowed, per conversion, relative to the largest reference
+/// magnitude (at least 1). Float models run the same float kernels as the reference; the
+/// dynamic-range ones quantize activations on the fly (rescaling order differs between builds);
+/// int8 ones may differ by a quantum where TFLite 2.14's and 2.21's int8 kernels round
+/// differently.
+fn tolerance(variant: &str) -> f32 {
+    match variant {
+        "float32" | "float16" => 1e-4,
+        "dynamic_range" => 1e-3,
+        _ => 2e-2,
+    }
+}
+
+/// Runs the model on its committed input; returns the output.
+fn run(key: &str, input_dtype: &str, xnnpack: bool) -> tflite::Result<Vec<f32>> {
+    let model = Model::from_file(format!("{}/{key}.tflite", dir()))?;
+    let builder = Interpreter::builder(&model);
+    let mut it = if xnnpack {
+        builder.build()?
+    } else {
+        builder.no_delegates().build()?
+    };
+    it.allocate_tensors()?;
+    let layer = key.split('.').next().unwrap();
+    let x = format!("{}/{layer}.x.npy", dir());
+    if input_dtype == "int32" {
+        it.copy_input_from(0, &npy::<i32>(&x))?;
+    } else {
+        it.copy_input_from(0, &npy::<f32>(&x))?;
+    }
+    it.invoke()?;
+    it.output_to_vec::<f32>(0)
+}
+
+fn max_diff(got: &[f32], want: &[f32]) -> f32 {
+    assert_eq!(got.len(), want.len());
+    got.iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn every_model_google_runs_we_run_with_the_same_outputs() {
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{}/manifest.json", dir())).unwrap())
+            .unwrap();
+    let manifest = manifest.as_object().unwrap();
+    let (mut total, mut before, mut ours, mut litert) = (0, 0, 0, 0);
+    let mut failures = Vec::new();
+    eprintln!(
+        "{:<32} {:<6} {:<8} {:<10} {:>10}  ops",
+        "model", "litert", "tfl 2.14", "ours", "max diff"
+    );
+    for (key, entry) in manifest {
+        if entry.get("ops").is_none() {
+            eprintln!("{key:<32} not converted: {}", entry["converter"]);
+            continue;
+        }
+        total += 1;
+        let ran = |field: &str| entry.get(field).and_then(Value::as_str) == Some("ran");
+        before += ran("tflite_runtime_2_14") as usize;
+        let reference = ran("litert");
+        litert += reference as usize;
+        let variant = key.split('.').nth(1).unwrap();
+        let input_dtype = entry["input_dtype"].as_str().unwrap();
+        let outcome = run(key, input_dtype, false).and_then(|builtin| {
+            // XNNPACK must run the model too (its numerics are checked by the other tests).
+            run(key, input_dtype, true).map(|_| builtin)
+        });
+        let (status, diff) = match (&outcome, reference) {
+            (Ok(got), true) => {
+                let want = npy::<f32>(&format!("{}/{key}.litert.npy", dir()));
+                let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+                let diff = max_diff(got, &want);
+                if diff <= tolerance(variant) * scale {
+                    ours += 1;
+                    ("ok", format!("{diff:.2e}"))
+                } else {
+                    failures.push(format!("{key}: max |diff| {diff} (scale {scale})"));
+                    ("differs", format!("{diff:.2e}"))
+                }
+            }
+            (Ok(_), false) => {
+                ours += 1;
+                ("ran", "-".into())
+            }
+            (Err(e), _) => {
+                if reference {
+                    failures.push(format!("{key}: {e}"));
+                }
+                ("error", "-".into())
+            }
+        };
+        let ops: Vec<String> = entry["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| format!("{}/{}", o[0].as_str().unwrap(), o[1]))
+            .collect();
+        eprintln!(
+            "{key:<32} {:<6} {:<8} {status:<10} {diff:>10}  {}",
+            if reference { "ran" } else { "error" },
+            if ran("tflite_runtime_2_14") {
+                "ran"
+            } else {
+                "error"
+            },
+            ops.join(" ")
+        );
+    }
+    eprintln!(
+        "{total} models: ai_edge_litert 2.3 runs {litert}, tflite_runtime 2.14 {before}, this crate {ours}"
+    );
+    assert!(total >= 80, "the corpus shrank: {total} models");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(ours, litert, "every model Google's runtime runs, we run");
+}

@@ -493,9 +493,14 @@ fn min_runtime_version_is_read_from_the_metadata() {
     // Unaligned static bytes: the model keeps an aligned copy, which is read here.
     let mut shifted = vec![0u8; bytes.len() + 1];
     shifted[1..].copy_from_slice(&bytes);
-    let leaked: &'static [u8] = &Box::leak(shifted.into_boxed_slice())[1..];
-    let from_static = Model::from_static(leaked).unwrap();
+    let raw: *mut [u8] = Box::into_raw(shifted.into_boxed_slice());
+    // SAFETY: `raw` stays allocated until the model made from it is dropped below.
+    let unaligned: &'static [u8] = unsafe { &(&*raw)[1..] };
+    let from_static = Model::from_static(unaligned).unwrap();
     assert_eq!(from_static.min_runtime_version().as_deref(), Some("2.17.0"));
+    drop(from_static);
+    // SAFETY: the only user of the bytes is gone; `raw` came from `Box::into_raw`.
+    drop(unsafe { Box::from_raw(raw) });
     // A float model needs less than the per-channel dynamic-range one.
     let float = Model::from_file(sys_data("add_mul.tflite")).unwrap();
     let v = float

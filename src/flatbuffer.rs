@@ -58,6 +58,11 @@ impl Flatbuffer<'_> {
 }
 
 // Field numbers of the TFLite schema (schema.fbs).
+const MODEL_SUBGRAPHS: usize = 2;
+const SUBGRAPH_TENSORS: usize = 0;
+const SUBGRAPH_INPUTS: usize = 1;
+const SUBGRAPH_OPERATORS: usize = 3;
+const OPERATOR_OUTPUTS: usize = 2;
 const MODEL_BUFFERS: usize = 4;
 const MODEL_METADATA: usize = 6;
 const METADATA_NAME: usize = 0;
@@ -88,6 +93,56 @@ pub(crate) fn min_runtime_version(model: &[u8]) -> Option<String> {
     None
 }
 
+/// Checks what TFLite 2.14 assumes of a graph without checking it: every tensor is written by
+/// at most one operator, and never one that is a subgraph input. (A tensor written by two
+/// operators made the arena planner leave it unallocated: a null write in FULLY_CONNECTED,
+/// found by fuzzing.) `Err` names the tensor. Call on a model TFLite has verified.
+pub(crate) fn check_single_writer(model: &[u8]) -> Result<(), String> {
+    let fb = Flatbuffer(model);
+    let bad = || "the model's graph tables are out of bounds".to_string();
+    let root = fb.root().ok_or_else(bad)?;
+    let Some((subgraphs, n)) = fb.vector(root, MODEL_SUBGRAPHS) else {
+        return Ok(());
+    };
+    for s in 0..n {
+        let subgraph = fb.table(subgraphs, s).ok_or_else(bad)?;
+        let n_tensors = fb.vector(subgraph, SUBGRAPH_TENSORS).map_or(0, |v| v.1);
+        let mut written = vec![false; n_tensors];
+        let mut mark = |t: usize| -> Result<(), String> {
+            match written.get_mut(t) {
+                Some(w) if *w => Err(format!(
+                    "tensor {t} of subgraph {s} is written by two operators, or is an input \
+                     that an operator writes"
+                )),
+                Some(w) => {
+                    *w = true;
+                    Ok(())
+                }
+                // Out-of-range indices are TFLite's to refuse.
+                None => Ok(()),
+            }
+        };
+        if let Some((inputs, k)) = fb.vector(subgraph, SUBGRAPH_INPUTS) {
+            for i in 0..k {
+                mark(fb.u32_at(inputs + 4 * i).ok_or_else(bad)?)?;
+            }
+        }
+        let Some((ops, n_ops)) = fb.vector(subgraph, SUBGRAPH_OPERATORS) else {
+            continue;
+        };
+        for o in 0..n_ops {
+            let op = fb.table(ops, o).ok_or_else(bad)?;
+            if let Some((outputs, k)) = fb.vector(op, OPERATOR_OUTPUTS) {
+                for i in 0..k {
+                    // i32 indices; -1 (no tensor) reads as a huge usize and is skipped.
+                    mark(fb.u32_at(outputs + 4 * i).ok_or_else(bad)?)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +156,8 @@ mod tests {
             &[0u8; 64],
         ] {
             assert_eq!(min_runtime_version(bytes), None);
+            // Whatever it says, it must not read out of bounds or panic.
+            let _ = check_single_writer(bytes);
         }
     }
 }

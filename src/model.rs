@@ -65,7 +65,9 @@ impl std::fmt::Debug for Model {
 const MODEL_ALIGN: usize = 16;
 
 impl Model {
-    /// Loads a `.tflite` file; TFLite maps it into memory (no copy).
+    /// Loads a `.tflite` file; TFLite maps it into memory (no copy). The file is also read
+    /// once to check the graph's structure (what TFLite 2.14 assumes without checking), so
+    /// loading costs one read of the file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Model> {
         let path = path.as_ref();
         // Give the usual I/O error (missing file, permissions) rather than TFLite's generic one.
@@ -160,13 +162,24 @@ impl Model {
         reporter: &Reporter,
     ) -> Result<Model> {
         match NonNull::new(raw) {
-            Some(raw) => Ok(Model {
-                inner: Arc::new(Inner {
-                    raw,
-                    _bytes: bytes,
-                    origin,
-                }),
-            }),
+            Some(raw) => {
+                let model = Model {
+                    inner: Arc::new(Inner {
+                        raw,
+                        _bytes: bytes,
+                        origin,
+                    }),
+                };
+                // What TFLite 2.14 assumes of the graph but does not check (see flatbuffer.rs).
+                model
+                    .with_bytes(flatbuffer::check_single_writer)
+                    .unwrap_or(Ok(()))
+                    .map_err(|reason| Error::InvalidModel {
+                        origin: model.inner.origin.clone(),
+                        tflite_message: reason,
+                    })?;
+                Ok(model)
+            }
             None => {
                 let mut tflite_message = reporter.take();
                 if tflite_message.is_empty() {
@@ -196,18 +209,22 @@ impl Model {
     /// Read from the model bytes on each call (for a model loaded from a file, the file is read
     /// again); [`Error::UnsupportedOp`] carries it.
     pub fn min_runtime_version(&self) -> Option<String> {
+        self.with_bytes(flatbuffer::min_runtime_version).flatten()
+    }
+
+    /// Runs `f` on the model's bytes (for a model loaded from a file, the file is read
+    /// again; `None` if that fails).
+    fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         match &self.inner._bytes {
-            Bytes::Static(b) => flatbuffer::min_runtime_version(b),
-            Bytes::Shared(b) => flatbuffer::min_runtime_version(b),
+            Bytes::Static(b) => Some(f(b)),
+            Bytes::Shared(b) => Some(f(b)),
             Bytes::Aligned(words, len) => {
                 // SAFETY: the words hold the model's `len` bytes (see `aligned_copy`), are
                 // initialised and immutable; u8 has no alignment or validity requirement.
                 let b = unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, *len) };
-                flatbuffer::min_runtime_version(b)
+                Some(f(b))
             }
-            Bytes::File(path) => std::fs::read(path)
-                .ok()
-                .and_then(|b| flatbuffer::min_runtime_version(&b)),
+            Bytes::File(path) => std::fs::read(path).ok().map(|b| f(&b)),
         }
     }
 

@@ -280,6 +280,14 @@ fn fuzz_findings_are_errors_now() {
         // A constant (read-only, in the model buffer) listed as a graph input: our layer wrote
         // into it (SIGSEGV). Writes into constants are refused now.
         ("constant_listed_as_input.tflite", "ran"),
+        // Found with the compatibility corpus as seeds. A stride of 16 777 217: division by
+        // zero in the optimized DEPTHWISE_CONV_2D; a stride of 14 942 209: heap read out of
+        // bounds in CONV_2D's GEMM (vendor/patches/tensorflow/0006 bounds strides).
+        ("depthwise_conv_huge_stride.tflite", "no interpreter"),
+        ("conv_huge_stride.tflite", "no interpreter"),
+        // One tensor written by two operators: the arena planner left it unallocated and
+        // FULLY_CONNECTED wrote through a null pointer. Refused at load (src/flatbuffer.rs).
+        ("tensor_with_two_writers.tflite", "refused"),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));

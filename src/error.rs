@@ -150,6 +150,10 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// A Rust custom operator could not be registered (see
+    /// [`InterpreterBuilder::custom_op`](crate::InterpreterBuilder::custom_op)).
+    #[error("{0}")]
+    CustomOp(String),
     /// A string given to TFLite contained an interior NUL byte.
     #[error("{what} contains a NUL byte")]
     NulByte {

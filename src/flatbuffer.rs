@@ -61,13 +61,21 @@ impl Flatbuffer<'_> {
 const MODEL_SUBGRAPHS: usize = 2;
 const SUBGRAPH_TENSORS: usize = 0;
 const SUBGRAPH_INPUTS: usize = 1;
+const SUBGRAPH_OUTPUTS: usize = 2;
 const SUBGRAPH_OPERATORS: usize = 3;
+const TENSOR_SHAPE: usize = 0;
+const TENSOR_BUFFER: usize = 2;
+const TENSOR_IS_VARIABLE: usize = 5;
+const OPERATOR_INPUTS: usize = 1;
 const OPERATOR_OUTPUTS: usize = 2;
 const MODEL_BUFFERS: usize = 4;
 const MODEL_METADATA: usize = 6;
 const METADATA_NAME: usize = 0;
 const METADATA_BUFFER: usize = 1;
+/// An operator's optional input left out: -1 as an i32, read here as a u32.
+const NO_TENSOR: usize = u32::MAX as usize;
 const BUFFER_DATA: usize = 0;
+const BUFFER_OFFSET: usize = 1;
 
 /// The `min_runtime_version` the converter recorded in the model's metadata ("2.3.0", …), if
 /// any: the oldest TFLite it expects to run the model.
@@ -93,38 +101,72 @@ pub(crate) fn min_runtime_version(model: &[u8]) -> Option<String> {
     None
 }
 
-/// Checks what TFLite 2.14 assumes of a graph without checking it: every tensor is written by
-/// at most one operator, and never one that is a subgraph input. (A tensor written by two
-/// operators made the arena planner leave it unallocated: a null write in FULLY_CONNECTED,
-/// found by fuzzing.) `Err` names the tensor. Call on a model TFLite has verified.
-pub(crate) fn check_single_writer(model: &[u8]) -> Result<(), String> {
+/// Checks what TFLite 2.14 assumes of a graph without checking it, in every subgraph, in
+/// execution (operator) order:
+///
+/// - every tensor is written by at most one operator, and never one that is a subgraph input
+///   (a tensor written twice was left unallocated by the arena planner: a null write in
+///   FULLY_CONNECTED);
+/// - every tensor an operator reads, and every subgraph output, already holds data: it is a
+///   subgraph input, a constant, a variable, empty (a zero dimension), or written by an earlier
+///   operator (otherwise the tensor has no memory: null reads in RESHAPE, RESIZE_BILINEAR,
+///   WHILE, …).
+///
+/// All found by fuzzing. `Err` names the operator and tensor. Call on a model TFLite has
+/// verified.
+pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
     let fb = Flatbuffer(model);
     let bad = || "the model's graph tables are out of bounds".to_string();
     let root = fb.root().ok_or_else(bad)?;
     let Some((subgraphs, n)) = fb.vector(root, MODEL_SUBGRAPHS) else {
         return Ok(());
     };
+    let (buffers, n_buffers) = fb.vector(root, MODEL_BUFFERS).unwrap_or((0, 0));
+    // Whether buffer `b` holds data (inline, or at an offset for models over 2 GB).
+    let has_data = |b: usize| -> bool {
+        b < n_buffers
+            && fb.table(buffers, b).is_some_and(|buffer| {
+                fb.vector(buffer, BUFFER_DATA)
+                    .is_some_and(|(_, len)| len > 0)
+                    || fb.field(buffer, BUFFER_OFFSET).is_some_and(|f| {
+                        // A u64; TFLite takes offsets above 1 as data.
+                        let (lo, hi) = (fb.u32_at(f).unwrap_or(0), fb.u32_at(f + 4).unwrap_or(0));
+                        hi > 0 || lo > 1
+                    })
+            })
+    };
+    // The i32 entries of a vector field (-1, "no tensor", reads as u32::MAX).
+    let indices = |table: usize, field: usize| -> Result<Vec<usize>, String> {
+        let Some((start, k)) = fb.vector(table, field) else {
+            return Ok(Vec::new());
+        };
+        (0..k)
+            .map(|i| fb.u32_at(start + 4 * i).ok_or_else(bad))
+            .collect()
+    };
     for s in 0..n {
         let subgraph = fb.table(subgraphs, s).ok_or_else(bad)?;
-        let n_tensors = fb.vector(subgraph, SUBGRAPH_TENSORS).map_or(0, |v| v.1);
+        let (tensors, n_tensors) = fb.vector(subgraph, SUBGRAPH_TENSORS).unwrap_or((0, 0));
+        // Tensors that hold data before any operator runs.
+        let mut ready = Vec::with_capacity(n_tensors);
+        for t in 0..n_tensors {
+            let tensor = fb.table(tensors, t).ok_or_else(bad)?;
+            let constant = fb
+                .field(tensor, TENSOR_BUFFER)
+                .and_then(|f| fb.u32_at(f))
+                .is_some_and(has_data);
+            let variable = fb
+                .field(tensor, TENSOR_IS_VARIABLE)
+                .and_then(|f| fb.0.get(f))
+                .is_some_and(|&b| b != 0);
+            let empty = indices(tensor, TENSOR_SHAPE)?.contains(&0);
+            ready.push(constant || variable || empty);
+        }
         let mut written = vec![false; n_tensors];
-        let mut mark = |t: usize| -> Result<(), String> {
-            match written.get_mut(t) {
-                Some(w) if *w => Err(format!(
-                    "tensor {t} of subgraph {s} is written by two operators, or is an input \
-                     that an operator writes"
-                )),
-                Some(w) => {
-                    *w = true;
-                    Ok(())
-                }
-                // Out-of-range indices are TFLite's to refuse.
-                None => Ok(()),
-            }
-        };
-        if let Some((inputs, k)) = fb.vector(subgraph, SUBGRAPH_INPUTS) {
-            for i in 0..k {
-                mark(fb.u32_at(inputs + 4 * i).ok_or_else(bad)?)?;
+        for t in indices(subgraph, SUBGRAPH_INPUTS)? {
+            if let Some(w) = written.get_mut(t) {
+                *w = true;
+                ready[t] = true;
             }
         }
         let Some((ops, n_ops)) = fb.vector(subgraph, SUBGRAPH_OPERATORS) else {
@@ -132,11 +174,48 @@ pub(crate) fn check_single_writer(model: &[u8]) -> Result<(), String> {
         };
         for o in 0..n_ops {
             let op = fb.table(ops, o).ok_or_else(bad)?;
-            if let Some((outputs, k)) = fb.vector(op, OPERATOR_OUTPUTS) {
-                for i in 0..k {
-                    // i32 indices; -1 (no tensor) reads as a huge usize and is skipped.
-                    mark(fb.u32_at(outputs + 4 * i).ok_or_else(bad)?)?;
+            for t in indices(op, OPERATOR_INPUTS)? {
+                if t >= n_tensors && t != NO_TENSOR {
+                    return Err(format!(
+                        "operator {o} of subgraph {s} reads tensor {t}, but the subgraph has \
+                         {n_tensors}"
+                    ));
                 }
+                if ready.get(t) == Some(&false) {
+                    return Err(format!(
+                        "operator {o} of subgraph {s} reads tensor {t}, which nothing has \
+                         written before it (not an input, constant or variable)"
+                    ));
+                }
+            }
+            for t in indices(op, OPERATOR_OUTPUTS)? {
+                if t >= n_tensors && t != NO_TENSOR {
+                    return Err(format!(
+                        "operator {o} of subgraph {s} writes tensor {t}, but the subgraph has \
+                         {n_tensors}"
+                    ));
+                }
+                match written.get_mut(t) {
+                    Some(w) if *w => {
+                        return Err(format!(
+                            "tensor {t} of subgraph {s} is written by two operators, or is an \
+                             input that an operator writes"
+                        ))
+                    }
+                    Some(w) => {
+                        *w = true;
+                        ready[t] = true;
+                    }
+                    None => {}
+                }
+            }
+        }
+        for t in indices(subgraph, SUBGRAPH_OUTPUTS)? {
+            if ready.get(t) == Some(&false) {
+                return Err(format!(
+                    "output tensor {t} of subgraph {s} is written by no operator (and is not \
+                     an input, constant or variable)"
+                ));
             }
         }
     }
@@ -157,7 +236,7 @@ mod tests {
         ] {
             assert_eq!(min_runtime_version(bytes), None);
             // Whatever it says, it must not read out of bounds or panic.
-            let _ = check_single_writer(bytes);
+            let _ = check_graph(bytes);
         }
     }
 }

@@ -1,5 +1,6 @@
 //! [`Interpreter`]: runs a [`Model`]; [`InterpreterBuilder`] configures threads and delegates.
 
+use crate::custom_op::{self, CustomOp, Registration};
 use crate::delegate::{Delegate, XnnpackOptions};
 use crate::dtype::Element;
 use crate::error::{Error, Result, Side};
@@ -10,6 +11,7 @@ use crate::sys;
 use crate::tensor::{RawTensor, TensorInfo};
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
+use std::sync::Arc;
 
 /// Names a tensor among the inputs or outputs: by position (`usize`) or by name (`&str`).
 pub trait TensorId: private::Sealed {
@@ -84,6 +86,8 @@ pub struct InterpreterBuilder<'m> {
     memory_limit: usize,
     xnnpack: Option<XnnpackOptions>,
     custom_ops: Vec<(CString, &'static sys::TfLiteRegistration, i32, i32)>,
+    rust_ops: Vec<Arc<Registration>>,
+    rust_op_error: Option<String>,
 }
 
 impl<'m> InterpreterBuilder<'m> {
@@ -99,6 +103,8 @@ impl<'m> InterpreterBuilder<'m> {
                 None
             },
             custom_ops: Vec::new(),
+            rust_ops: Vec::new(),
+            rust_op_error: None,
         }
     }
 
@@ -141,8 +147,36 @@ impl<'m> InterpreterBuilder<'m> {
         self
     }
 
-    /// Registers a custom operator implemented through the raw C API. A Rust custom-op API
-    /// will build on this.
+    /// Registers a custom operator written in Rust under `name` (op version 1); see
+    /// [`custom_op`](crate::custom_op) for the trait, the closures form and an example. A
+    /// problem with the registration (a NUL in the name, the same name twice, more than 32
+    /// ops) is reported by [`build`](Self::build).
+    pub fn custom_op<O: CustomOp>(self, name: &str, op: O) -> Self {
+        self.custom_op_version(name, 1, op)
+    }
+
+    /// Like [`custom_op`](Self::custom_op), for models that give the op another version.
+    pub fn custom_op_version<O: CustomOp>(mut self, name: &str, version: i32, op: O) -> Self {
+        if self.rust_op_error.is_some() {
+            return self;
+        }
+        if self
+            .rust_ops
+            .iter()
+            .any(|r| r.name() == name && r.version() == version)
+        {
+            self.rust_op_error = Some(format!("custom op {name} v{version} registered twice"));
+            return self;
+        }
+        match Registration::new(name, version, op, self.rust_ops.len()) {
+            Ok(r) => self.rust_ops.push(r),
+            Err(e) => self.rust_op_error = Some(format!("custom op {name}: {e}")),
+        }
+        self
+    }
+
+    /// Registers a custom operator implemented through the raw C API (see
+    /// [`custom_op`](Self::custom_op) for the safe way).
     ///
     /// # Safety
     /// `registration`'s callbacks must be sound implementations of the TFLite kernel interface
@@ -170,6 +204,9 @@ impl<'m> InterpreterBuilder<'m> {
     /// kernels, as Google's runtimes do; [`Interpreter::delegate_skipped`] says why. Set
     /// [`XnnpackOptions::required`] to get an error instead.
     pub fn build(self) -> Result<Interpreter> {
+        if let Some(e) = &self.rust_op_error {
+            return Err(Error::CustomOp(e.clone()));
+        }
         let all_builtin = self.builtin_threads.unwrap_or(self.num_threads);
         let Some(x) = &self.xnnpack else {
             return self.create(all_builtin);
@@ -235,6 +272,9 @@ impl<'m> InterpreterBuilder<'m> {
                 Some(reporter::report),
                 reporter.as_user_data(),
             );
+            for r in &self.rust_ops {
+                sys::TfLiteInterpreterOptionsAddRegistrationExternal(options.as_ptr(), r.raw());
+            }
             for (name, reg, min, max) in &self.custom_ops {
                 sys::TfLiteInterpreterOptionsAddCustomOp(
                     options.as_ptr(),
@@ -244,7 +284,10 @@ impl<'m> InterpreterBuilder<'m> {
                     *max,
                 );
             }
+            // The Rust ops' `init` callbacks run inside creation and find their ops here.
+            let creating = custom_op::creating(&self.rust_ops);
             let raw = sys::TfLiteRsInterpreterCreate(self.model.raw(), options.as_ptr());
+            drop(creating);
             let Some(raw) = NonNull::new(raw) else {
                 sys::TfLiteInterpreterOptionsDelete(options.as_ptr());
                 return Err(
@@ -262,6 +305,7 @@ impl<'m> InterpreterBuilder<'m> {
             delegate_applied: false,
             delegate_skipped: None,
             model: self.model.clone(),
+            custom_ops: self.rust_ops.clone(),
             allocated: false,
             memory_limit: self.memory_limit,
         };
@@ -335,6 +379,8 @@ pub struct Interpreter {
     // Keeps the model and its bytes alive for as long as the interpreter (declared after
     // `raw`, but `Drop` deletes the interpreter explicitly first anyway).
     model: Model,
+    // The Rust custom ops' registrations, which TFLite uses until the interpreter is deleted.
+    custom_ops: Vec<Arc<Registration>>,
     allocated: bool,
 }
 
@@ -350,6 +396,8 @@ impl Drop for Interpreter {
             sys::TfLiteInterpreterOptionsDelete(self.options.as_ptr());
         }
         self.delegates.clear();
+        // Now that TFLite no longer uses them (the interpreter freed its nodes' states above).
+        self.custom_ops.clear();
     }
 }
 

@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod custom_op;
 mod delegate;
 mod dtype;
 mod error;

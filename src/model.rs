@@ -172,7 +172,7 @@ impl Model {
                 };
                 // What TFLite 2.14 assumes of the graph but does not check (see flatbuffer.rs).
                 model
-                    .with_bytes(flatbuffer::check_single_writer)
+                    .with_bytes(flatbuffer::check_graph)
                     .unwrap_or(Ok(()))
                     .map_err(|reason| Error::InvalidModel {
                         origin: model.inner.origin.clone(),

@@ -96,6 +96,8 @@ fn run() -> Result<(), String> {
         key.add(m, &read(&manifest.join("build").join(m))?);
     }
     key.add_tree("vendor", &vendor)?;
+    // The cached include folder holds exactly the headers the bindings cover.
+    key.add("headers", bindings::headers(xnnpack).join("\n").as_bytes());
     for cpp in [false, true] {
         let tool = cc::Build::new()
             .cpp(cpp)

@@ -1,7 +1,12 @@
 //! Fuzz target: a model file is untrusted input. Whatever the bytes, loading, building an
 //! interpreter (builtin kernels, then XNNPACK), allocating, filling the inputs, invoking and
 //! reading the outputs must return `Ok` or `Err`, never crash, abort or touch bad memory.
+//! MediaPipe's custom ops (examples/mediapipe_ops, written with `tflite::custom_op`) are
+//! registered, so hostile graphs also reach our custom-op boundary.
 #![no_main]
+
+#[path = "../../examples/mediapipe_ops/ops.rs"]
+mod ops;
 
 use libfuzzer_sys::fuzz_target;
 use tflite::{Interpreter, Model};
@@ -15,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = model.describe();
     for xnnpack in [false, true] {
-        let builder = Interpreter::builder(&model).memory_limit(MEMORY_LIMIT);
+        let builder = ops::register(Interpreter::builder(&model).memory_limit(MEMORY_LIMIT));
         let builder = if xnnpack {
             builder
         } else {

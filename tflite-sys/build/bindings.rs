@@ -9,6 +9,8 @@ pub fn headers(xnnpack: bool) -> Vec<&'static str> {
     let mut h = vec![
         "tensorflow/lite/core/c/c_api.h",
         "tensorflow/lite/core/c/c_api_experimental.h",
+        // The accessors a custom operator's callbacks use (TfLiteOpaqueNode/Context/Tensor).
+        "tensorflow/lite/core/c/c_api_opaque.h",
         "tensorflow/lite/core/c/common.h",
         "tensorflow/lite/core/c/builtin_op_data.h",
         "tensorflow/lite/builtin_ops.h",

@@ -1,0 +1,88 @@
+//! Runs a model that needs MediaPipe's custom operators, implemented in Rust (ops.rs), and
+//! checks its output against TensorFlow's (reference.npy, from make_model.py).
+//!
+//!     cargo run --release --example mediapipe_ops
+//!
+//! It runs the model twice: on TFLite's builtin kernels plus our Rust ops, and with the
+//! XNNPACK delegate, which has its own Convolution2DTransposeBias and takes it over (our
+//! patch keeps it from taking the pooling pair: its unpooling writes wherever the indices
+//! point, unchecked). Both must match TensorFlow within 1e-4 (relative to
+//! max(1, |reference|)).
+
+mod ops;
+
+use std::process::ExitCode;
+use tflite::{Error, Interpreter, Model};
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mediapipe_ops");
+
+fn npy(name: &str) -> Vec<f32> {
+    let bytes = std::fs::read(format!("{DIR}/{name}")).expect("committed .npy file");
+    npyz::NpyFile::new(&bytes[..])
+        .and_then(|f| f.into_vec())
+        .expect("float32 .npy file")
+}
+
+/// The largest difference from the reference, relative to max(1, |reference|).
+fn worst(got: &[f32], want: &[f32]) -> f32 {
+    assert_eq!(got.len(), want.len());
+    got.iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs() / w.abs().max(1.0))
+        .fold(0.0, f32::max)
+}
+
+fn run(model: &Model, xnnpack: bool) -> tflite::Result<Vec<f32>> {
+    let mut builder = ops::register(Interpreter::builder(model));
+    if !xnnpack {
+        builder = builder.no_delegates();
+    }
+    let mut it = builder.build()?;
+    it.allocate_tensors()?;
+    it.copy_input_from(0, &npy("input.npy"))?;
+    it.invoke()?;
+    it.output_to_vec::<f32>(0)
+}
+
+fn main() -> ExitCode {
+    let model = match Model::from_file(format!("{DIR}/unpool_net.tflite")) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Without the Rust ops, TFLite refuses the model and says which op is missing.
+    match Interpreter::new(&model) {
+        Err(Error::UnsupportedOp { op, .. }) => println!("without our ops: unsupported op {op}"),
+        other => {
+            eprintln!("error: expected an unsupported-op error, got {other:?}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let reference = npy("reference.npy");
+    let mut ok = true;
+    for (label, xnnpack) in [("Rust custom ops", false), ("XNNPACK delegate", true)] {
+        match run(&model, xnnpack) {
+            Ok(y) => {
+                let d = worst(&y, &reference);
+                let pass = d <= 1e-4;
+                ok &= pass;
+                println!(
+                    "{label:>16}: {} outputs, max relative difference from TensorFlow {d:.2e} {}",
+                    y.len(),
+                    if pass { "ok" } else { "MISMATCH" }
+                );
+            }
+            Err(e) => {
+                ok = false;
+                eprintln!("{label}: error: {e}");
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

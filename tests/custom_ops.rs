@@ -1,0 +1,448 @@
+//! Rust custom operators: results, errors and panics at the boundary, per-node state, and the
+//! MediaPipe-style ops of examples/mediapipe_ops against TensorFlow's outputs.
+
+#[path = "../examples/mediapipe_ops/ops.rs"]
+mod ops;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tflite::custom_op::{op_fn, CustomOp, OpContext, OpResult};
+use tflite::{Error, Interpreter, Model};
+
+fn test_model() -> Model {
+    // x: f32[4] and a constant c = 1.0 -> "TfliteRsTestOp" -> f32[4] (tests/models/make_models.py)
+    Model::from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/models/custom_op.tflite"
+    ))
+    .unwrap()
+}
+
+fn same_shape(ctx: &mut OpContext<'_>) -> OpResult {
+    let shape = ctx.input(0)?.shape();
+    ctx.resize_output(0, &shape)
+}
+
+fn add(ctx: &mut OpContext<'_>) -> OpResult {
+    let (x, c) = (ctx.input(0)?.data::<f32>()?, ctx.input(1)?.data::<f32>()?);
+    for (y, x) in ctx.output(0)?.data_mut::<f32>()?.iter_mut().zip(x) {
+        *y = x + c[0];
+    }
+    Ok(())
+}
+
+fn message(e: &Error) -> String {
+    e.to_string()
+}
+
+/// The error of building and allocating: `prepare` runs at `allocate_tensors`, or already at
+/// `build` when the XNNPACK delegate is applied (TFLite prepares the graph it partitions).
+fn prepare_error(builder: tflite::InterpreterBuilder<'_>) -> String {
+    match builder.build() {
+        Err(e) => message(&e),
+        Ok(mut it) => message(&it.allocate_tensors().unwrap_err()),
+    }
+}
+
+#[test]
+fn closure_op_computes_and_sees_the_graph() {
+    let model = test_model();
+    let op = op_fn(
+        |ctx: &mut OpContext<'_>| {
+            assert_eq!((ctx.num_inputs(), ctx.num_outputs()), (2, 1));
+            assert!(ctx.options().is_empty());
+            let c = ctx.input(1)?;
+            assert_eq!(c.shape(), Vec::<usize>::new());
+            assert_eq!(c.data::<f32>()?, [1.0]); // a constant has data already in prepare
+            assert!(ctx.input(0)?.data::<f32>().is_err()); // the input is not allocated yet
+            same_shape(ctx)
+        },
+        add,
+    );
+    let mut it = Interpreter::builder(&model)
+        .custom_op("TfliteRsTestOp", op)
+        .build()
+        .unwrap();
+    it.allocate_tensors().unwrap();
+    for x in [[1.0f32, 2.0, 3.0, 4.0], [-5.0, 0.0, 0.5, 1e6]] {
+        it.copy_input_from(0, &x).unwrap();
+        it.invoke().unwrap();
+        let want: Vec<f32> = x.iter().map(|v| v + 1.0).collect();
+        assert_eq!(it.output::<f32>(0).unwrap(), want);
+    }
+}
+
+#[test]
+fn unregistered_or_wrong_version_is_an_unsupported_op() {
+    let model = test_model();
+    for builder in [
+        Interpreter::builder(&model),
+        Interpreter::builder(&model).custom_op_version("TfliteRsTestOp", 2, op_fn(same_shape, add)),
+        Interpreter::builder(&model).custom_op("OtherOp", op_fn(same_shape, add)),
+    ] {
+        match builder.build() {
+            Err(Error::UnsupportedOp { op, .. }) => assert_eq!(op, "TfliteRsTestOp"),
+            other => panic!("expected UnsupportedOp, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn errors_from_callbacks_carry_the_op_name_and_message() {
+    let model = test_model();
+    let failing = op_fn(|_: &mut OpContext<'_>| Err("shapes do not fit".into()), add);
+    let e = prepare_error(Interpreter::builder(&model).custom_op("TfliteRsTestOp", failing));
+    assert!(
+        e.contains("TfliteRsTestOp") && e.contains("prepare") && e.contains("shapes do not fit"),
+        "{e}"
+    );
+
+    let failing = op_fn(same_shape, |ctx: &mut OpContext<'_>| {
+        ctx.input(0)?.data::<i32>()?; // wrong element type: a typed error, not a reinterpretation
+        Ok(())
+    });
+    let mut it = Interpreter::builder(&model)
+        .custom_op("TfliteRsTestOp", failing)
+        .build()
+        .unwrap();
+    it.allocate_tensors().unwrap();
+    let e = message(&it.invoke().unwrap_err());
+    assert!(
+        e.contains("TfliteRsTestOp") && e.contains("invoke") && e.contains("Int32"),
+        "{e}"
+    );
+}
+
+#[test]
+fn misuse_of_the_context_is_an_error() {
+    let model = test_model();
+    let op = op_fn(same_shape, |ctx: &mut OpContext<'_>| {
+        let e1 = ctx.input(2).err().map(|e| e.to_string());
+        let e2 = ctx.output(1).err().map(|e| e.to_string());
+        let _first = ctx.output(0)?;
+        let e3 = ctx.output(0).err().map(|e| e.to_string());
+        Err(format!("{e1:?} | {e2:?} | {e3:?}").into())
+    });
+    let mut it = Interpreter::builder(&model)
+        .custom_op("TfliteRsTestOp", op)
+        .build()
+        .unwrap();
+    it.allocate_tensors().unwrap();
+    let e = message(&it.invoke().unwrap_err());
+    assert!(e.contains("input 2 requested, the node has 2"), "{e}");
+    assert!(e.contains("output 1 requested, the node has 1"), "{e}");
+    assert!(e.contains("output 0 was already taken"), "{e}");
+}
+
+#[test]
+fn panics_are_caught_at_the_boundary() {
+    let model = test_model();
+    let op = op_fn(same_shape, |ctx: &mut OpContext<'_>| {
+        let x = ctx.input(0)?.data::<f32>()?;
+        if x[0] < 0.0 {
+            panic!("negative input {}", x[0]);
+        }
+        add(ctx)
+    });
+    let mut it = Interpreter::builder(&model)
+        .custom_op("TfliteRsTestOp", op)
+        .build()
+        .unwrap();
+    it.allocate_tensors().unwrap();
+    it.copy_input_from(0, &[-1.0f32, 0.0, 0.0, 0.0]).unwrap();
+    let e = message(&it.invoke().unwrap_err());
+    assert!(
+        e.contains("panicked") && e.contains("negative input -1"),
+        "{e}"
+    );
+    // The interpreter stays usable.
+    it.copy_input_from(0, &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
+    it.invoke().unwrap();
+    assert_eq!(it.output::<f32>(0).unwrap(), [2.0, 3.0, 4.0, 5.0]);
+}
+
+/// An op with per-node state whose `init` checks the options and whose state counts drops.
+struct Counted {
+    inits: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+    fail_init: bool,
+}
+
+struct Token(Arc<AtomicUsize>, u32);
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl CustomOp for Counted {
+    type State = Token;
+    fn init(&self, options: &[u8]) -> OpResult<Token> {
+        self.inits.fetch_add(1, Ordering::SeqCst);
+        if self.fail_init {
+            return Err(format!("{} bytes of options are not enough", options.len()).into());
+        }
+        Ok(Token(self.drops.clone(), 0))
+    }
+    fn prepare(&self, _: &mut Token, ctx: &mut OpContext<'_>) -> OpResult {
+        same_shape(ctx)
+    }
+    fn invoke(&self, t: &mut Token, ctx: &mut OpContext<'_>) -> OpResult {
+        t.1 += 1; // the state is mutable and persists between runs
+        let calls = t.1 as f32;
+        let x = ctx.input(0)?.data::<f32>()?;
+        for (y, x) in ctx.output(0)?.data_mut::<f32>()?.iter_mut().zip(x) {
+            *y = x * calls;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn state_is_per_node_and_freed_with_the_interpreter() {
+    let model = test_model();
+    let (inits, drops) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let op = Counted {
+        inits: inits.clone(),
+        drops: drops.clone(),
+        fail_init: false,
+    };
+    // No delegate: exactly one interpreter creation, so one init.
+    let mut it = Interpreter::builder(&model)
+        .no_delegates()
+        .custom_op("TfliteRsTestOp", op)
+        .build()
+        .unwrap();
+    it.allocate_tensors().unwrap();
+    it.copy_input_from(0, &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
+    for calls in 1..=3 {
+        it.invoke().unwrap();
+        assert_eq!(
+            it.output::<f32>(0).unwrap(),
+            [1.0, 2.0, 3.0, 4.0].map(|v| v * calls as f32)
+        );
+    }
+    assert_eq!(
+        (inits.load(Ordering::SeqCst), drops.load(Ordering::SeqCst)),
+        (1, 0)
+    );
+    drop(it);
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+
+    let op = Counted {
+        inits: inits.clone(),
+        drops: drops.clone(),
+        fail_init: true,
+    };
+    let e = prepare_error(Interpreter::builder(&model).custom_op("TfliteRsTestOp", op));
+    assert!(
+        e.contains("init failed: 0 bytes of options are not enough"),
+        "{e}"
+    );
+}
+
+#[test]
+fn registration_problems_are_reported_by_build() {
+    let model = test_model();
+    let e = Interpreter::builder(&model)
+        .custom_op("TfliteRsTestOp", op_fn(same_shape, add))
+        .custom_op("TfliteRsTestOp", op_fn(same_shape, add))
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::CustomOp(m) if m.contains("registered twice")),
+        "{e}"
+    );
+    let e = Interpreter::builder(&model)
+        .custom_op("Bad\0Name", op_fn(same_shape, add))
+        .build()
+        .unwrap_err();
+    assert!(matches!(&e, Error::CustomOp(m) if m.contains("NUL")), "{e}");
+    let mut b = Interpreter::builder(&model);
+    for i in 0..33 {
+        b = b.custom_op(&format!("Op{i}"), op_fn(same_shape, add));
+    }
+    let e = b.build().unwrap_err();
+    assert!(
+        matches!(&e, Error::CustomOp(m) if m.contains("at most 32")),
+        "{e}"
+    );
+}
+
+#[test]
+fn interpreter_with_rust_ops_moves_to_another_thread() {
+    let model = test_model();
+    let mut it = Interpreter::builder(&model)
+        .custom_op("TfliteRsTestOp", op_fn(same_shape, add))
+        .build()
+        .unwrap();
+    let out = std::thread::spawn(move || {
+        it.allocate_tensors().unwrap();
+        it.copy_input_from(0, &[0.5f32; 4]).unwrap();
+        it.invoke().unwrap();
+        it.output_to_vec::<f32>(0).unwrap()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(out, [1.5; 4]);
+}
+
+// ---- MediaPipe-style ops (examples/mediapipe_ops) ------------------------------------------
+
+fn npy(name: &str) -> Vec<f32> {
+    let path = format!(
+        "{}/examples/mediapipe_ops/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    npyz::NpyFile::new(&std::fs::read(path).unwrap()[..])
+        .unwrap()
+        .into_vec()
+        .unwrap()
+}
+
+fn unpool_net(xnnpack: bool) -> Vec<f32> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/mediapipe_ops/unpool_net.tflite"
+    );
+    let model = Model::from_file(path).unwrap();
+    let mut b = ops::register(Interpreter::builder(&model));
+    if !xnnpack {
+        b = b.no_delegates();
+    }
+    let mut it = b.build().unwrap();
+    assert_eq!(it.has_delegate(), xnnpack);
+    it.allocate_tensors().unwrap();
+    it.copy_input_from(0, &npy("input.npy")).unwrap();
+    it.invoke().unwrap();
+    assert_eq!(it.output_info(0).unwrap().shape, [1, 16, 16, 2]);
+    it.output_to_vec::<f32>(0).unwrap()
+}
+
+fn assert_close(got: &[f32], want: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tol * w.abs().max(1.0),
+            "element {i}: {g} vs {w}"
+        );
+    }
+}
+
+#[test]
+fn mediapipe_ops_in_rust_match_tensorflow() {
+    let reference = npy("reference.npy");
+    assert!(reference.iter().any(|v| v.abs() > 1.0)); // a real signal, not zeros
+    assert_close(&unpool_net(false), &reference, 1e-4);
+}
+
+#[test]
+fn mediapipe_model_with_xnnpack_matches_tensorflow() {
+    if cfg!(feature = "xnnpack") {
+        assert_close(&unpool_net(true), &npy("reference.npy"), 1e-4);
+    }
+}
+
+#[test]
+fn mediapipe_ops_refuse_bad_options_and_indices() {
+    use tflite::custom_op::CustomOp as _;
+    assert!(ops::MaxUnpooling2D.init(&[0; 8]).is_err()); // too short
+    let mut same = vec![0u8; 40];
+    same[..4].copy_from_slice(&1i32.to_le_bytes());
+    assert!(ops::MaxUnpooling2D.init(&same).is_err()); // zero strides and filter
+    for (i, v) in [1i32, 2, 2, 2, 2, 0].iter().enumerate() {
+        same[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    assert!(ops::MaxUnpooling2D.init(&same).is_ok());
+    same[20..24].copy_from_slice(&1i32.to_le_bytes()); // a fused RELU
+    assert!(ops::MaxUnpooling2D.init(&same).is_err());
+}
+
+/// Also with XNNPACK asked for: its own unpooling kernel writes wherever the indices point
+/// (found by fuzzing), so our patch keeps it from taking the op, and ours runs.
+#[test]
+fn max_unpooling_refuses_indices_outside_the_output() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/mediapipe_ops/unpool_only.tflite"
+    );
+    let model = Model::from_file(path).unwrap();
+    for xnnpack in [false, true] {
+        let b = ops::register(Interpreter::builder(&model));
+        let b = if xnnpack { b } else { b.no_delegates() };
+        let mut it = b.build().unwrap();
+        it.allocate_tensors().unwrap();
+        it.copy_input_from(0, &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
+        it.copy_input_from(1, &[0.0f32, 3.0, 12.0, 15.0]).unwrap();
+        it.invoke().unwrap();
+        let mut want = [0.0f32; 16];
+        (want[0], want[3], want[12], want[15]) = (1.0, 2.0, 3.0, 4.0);
+        assert_eq!(it.output::<f32>(0).unwrap(), want);
+        for bad in [16.0f32, -1.0, 2.5, f32::NAN, 1e30] {
+            it.copy_input_from(1, &[0.0f32, 1.0, 2.0, bad]).unwrap();
+            let e = it.invoke().unwrap_err().to_string();
+            assert!(
+                e.contains("MaxUnpooling2D") && e.contains("is not a position"),
+                "xnnpack {xnnpack}: {e}"
+            );
+        }
+    }
+}
+
+/// Counts the invocations of a wrapped op.
+struct CountInvokes<O>(O, Arc<AtomicUsize>);
+
+impl<O: CustomOp> CustomOp for CountInvokes<O> {
+    type State = O::State;
+    fn init(&self, options: &[u8]) -> OpResult<O::State> {
+        self.0.init(options)
+    }
+    fn prepare(&self, s: &mut O::State, ctx: &mut OpContext<'_>) -> OpResult {
+        self.0.prepare(s, ctx)
+    }
+    fn invoke(&self, s: &mut O::State, ctx: &mut OpContext<'_>) -> OpResult {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        self.0.invoke(s, ctx)
+    }
+}
+
+#[test]
+fn xnnpack_takes_only_the_transposed_convolution() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/mediapipe_ops/unpool_net.tflite"
+    );
+    let model = Model::from_file(path).unwrap();
+    for xnnpack in [false, true] {
+        if xnnpack && !cfg!(feature = "xnnpack") {
+            continue;
+        }
+        let n = Arc::new(AtomicUsize::new(0));
+        let mut b = Interpreter::builder(&model)
+            .custom_op(
+                "MaxPoolingWithArgmax2D",
+                CountInvokes(ops::MaxPoolingWithArgmax2D, n.clone()),
+            )
+            .custom_op(
+                "MaxUnpooling2D",
+                CountInvokes(ops::MaxUnpooling2D, n.clone()),
+            )
+            .custom_op(
+                "Convolution2DTransposeBias",
+                CountInvokes(ops::Convolution2DTransposeBias, n.clone()),
+            );
+        if !xnnpack {
+            b = b.no_delegates();
+        }
+        let mut it = b.build().unwrap();
+        it.allocate_tensors().unwrap();
+        it.invoke().unwrap();
+        // With XNNPACK, it takes Convolution2DTransposeBias; the pooling pair stays ours.
+        assert_eq!(
+            n.load(Ordering::SeqCst),
+            if xnnpack { 2 } else { 3 },
+            "xnnpack: {xnnpack}"
+        );
+    }
+}

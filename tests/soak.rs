@@ -1,7 +1,10 @@
-//! Soak: thousands of load → build → allocate → invoke → drop cycles must not grow the
-//! process. Ignored by default (about a minute in release); run it with
+//! Soak: thousands of load → build → allocate → invoke → drop cycles (five models, one with
+//! Rust custom ops) must not grow the process. Ignored by default (about a minute in release); run it with
 //! `cargo test --release --test soak -- --ignored --nocapture`.
 //! `TFLITE_SOAK_CYCLES` overrides the number of cycles (default 10 000).
+
+#[path = "../examples/mediapipe_ops/ops.rs"]
+mod ops;
 
 use tflite::{Interpreter, Model};
 
@@ -28,6 +31,8 @@ fn load_build_invoke_drop_stays_flat() {
         "examples/digits/digits_int8.tflite",
         "tests/models/signatures.tflite",
         "tests/models/quant_int8.tflite",
+        // Rust custom ops: their per-node state is made and dropped every cycle.
+        "examples/mediapipe_ops/unpool_net.tflite",
     ]
     .iter()
     .map(|p| std::fs::read(format!("{dir}/{p}")).unwrap())
@@ -40,7 +45,7 @@ fn load_build_invoke_drop_stays_flat() {
     for cycle in 0..cycles {
         let bytes = models[cycle % models.len()].clone();
         let model = Model::from_bytes(bytes).unwrap();
-        let builder = Interpreter::builder(&model).num_threads(1 + cycle % 2);
+        let builder = ops::register(Interpreter::builder(&model).num_threads(1 + cycle % 2));
         // Every third cycle without delegates, so both kernel paths are soaked.
         let builder = if cycle % 3 == 2 {
             builder.no_delegates()

@@ -134,3 +134,73 @@ fn every_model_google_runs_we_run_with_the_same_outputs() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(ours, litert, "every model Google's runtime runs, we run");
 }
+
+/// GELU runs on XNNPACK (our patch 0008; TFLite 2.14's delegate had none): its erf-based
+/// kernel must agree with TFLite's reference kernel (libm `erfc`) and with Google's runtime.
+#[test]
+fn gelu_on_xnnpack_matches_the_reference_kernel_and_google() {
+    let key = "gelu.float32";
+    let xnnpack = run(key, "float32", true).unwrap();
+    let builtin = run(key, "float32", false).unwrap();
+    let want = npy::<f32>(&format!("{}/{key}.litert.npy", dir()));
+    let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+    assert!(xnnpack.iter().any(|&v| v != 0.0), "all-zero output");
+    let to_builtin = max_diff(&xnnpack, &builtin);
+    let to_google = max_diff(&xnnpack, &want);
+    assert!(
+        to_builtin <= 1e-5 * scale,
+        "XNNPACK vs builtin: {to_builtin}"
+    );
+    assert!(
+        to_google <= 1e-5 * scale,
+        "XNNPACK vs ai_edge_litert: {to_google}"
+    );
+}
+
+/// Two XNNPACK threads split every operator into tiles that the threads claim (our pthreadpool
+/// patch 0002 claims them in chunks) and steal from each other; one thread computes them in
+/// order. The same kernels run either way, so a lost or doubled tile is the only way the bits
+/// could differ. The separable convolution (depthwise + 1x1) is resized to 96x96 so that each
+/// thread has hundreds of tiles; each invoke gets a different input, so a tile left over from
+/// an earlier invoke shows too.
+#[test]
+fn two_xnnpack_threads_compute_the_same_bits_as_one() {
+    let model = Model::from_file(format!("{}/separable_conv2d.float32.tflite", dir())).unwrap();
+    let shape = [1, 96, 96, 4];
+    let input = |k: usize| -> Vec<f32> {
+        (0..shape.iter().product::<usize>())
+            .map(|i| ((i * 7919 + k * 104729) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    };
+    let run = |threads: usize| -> Vec<Vec<f32>> {
+        let mut it = Interpreter::builder(&model)
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        assert!(it.has_delegate(), "XNNPACK was not applied");
+        it.resize_input(0, &shape).unwrap();
+        it.allocate_tensors().unwrap();
+        (0..4)
+            .map(|k| {
+                it.copy_input_from(0, &input(k)).unwrap();
+                it.invoke().unwrap();
+                it.output_to_vec::<f32>(0).unwrap()
+            })
+            .collect()
+    };
+    let one = run(1);
+    assert!(
+        one[0].len() >= 96 * 96,
+        "the resize did not reach the output"
+    );
+    assert!(one[0] != one[1], "different inputs gave the same output");
+    for attempt in 0..2 {
+        let two = run(2);
+        for (k, (a, b)) in one.iter().zip(&two).enumerate() {
+            assert!(
+                a == b,
+                "invoke {k} (attempt {attempt}): 2 threads differ from 1"
+            );
+        }
+    }
+}

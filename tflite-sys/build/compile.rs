@@ -114,7 +114,11 @@ impl Ctx<'_> {
             // TfLiteXNNPackDelegateOptionsDefault() turns on XNNPACK's int8 (QS8) and uint8
             // (QU8) paths, as Google's own builds do.
             .define("XNNPACK_DELEGATE_ENABLE_QS8", None)
-            .define("XNNPACK_DELEGATE_ENABLE_QU8", None);
+            .define("XNNPACK_DELEGATE_ENABLE_QU8", None)
+            // The builtin kernels keep constant weights packed by ruy across invokes (TFLite
+            // repacked them on every invoke: 25% of the int8 digits model's time, in its
+            // per-channel FULLY_CONNECTED that 2.14's XNNPACK does not take).
+            .define("TFLITE_WITH_RUY_GEMV", None);
         let root = self.d("tensorflow");
         let mut files = flat_list(&self.lists.join("tflite.txt"))?;
         if self.xnnpack {

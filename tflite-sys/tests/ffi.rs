@@ -7,6 +7,7 @@ use tflite_sys::*;
 
 const ADD_MUL: &[u8] = include_bytes!("data/add_mul.tflite");
 const CONV_DENSE: &[u8] = include_bytes!("data/conv_dense.tflite");
+const DENSE_GELU: &[u8] = include_bytes!("data/dense_gelu.tflite");
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {
     bytes
@@ -192,4 +193,24 @@ fn corrupt_model_is_refused() {
     let junk = [0x5au8; 256];
     let model = unsafe { TfLiteModelCreate(junk.as_ptr() as *const c_void, junk.len()) };
     assert!(model.is_null());
+}
+
+#[test]
+fn gelu_runs_through_xnnpack() {
+    let x = f32s(include_bytes!("data/dense_gelu.in.f32"));
+    let want = f32s(include_bytes!("data/dense_gelu.out.f32"));
+    let r = run(DENSE_GELU, &x, true);
+    assert_close(&r.output, &want, 1e-5);
+    // Our patch 0008: the exact GELU is delegated, so FULLY_CONNECTED + GELU are one node.
+    assert_eq!(r.plan.len(), 1, "plan after XNNPACK: {:?}", r.plan);
+    assert_eq!(r.plan[0].1.as_deref(), Some("TfLiteXNNPackDelegate"));
+    // TFLite's own reference kernel agrees.
+    let builtin = run(DENSE_GELU, &x, false);
+    assert_close(&builtin.output, &want, 1e-5);
+    assert_eq!(
+        builtin.plan.len(),
+        2,
+        "plan without XNNPACK: {:?}",
+        builtin.plan
+    );
 }

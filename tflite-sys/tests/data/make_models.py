@@ -8,6 +8,8 @@ Models (float32, fixed weights from a seeded generator, converted by the current
 - add_mul.tflite: y = x * 3 + 1.5 on a [1, 8] tensor (MUL, ADD).
 - conv_dense.tflite: [1, 8, 8, 3] -> Conv2D(4, 3x3, relu) -> Flatten -> Dense(5) -> Softmax.
   Every op in it is one XNNPACK takes over, so with the delegate the execution plan is one node.
+- dense_gelu.tflite: [1, 32] -> Dense(32) -> exact GELU. TFLite 2.14's XNNPACK delegate took
+  no GELU; with our patch (vendor/patches/tensorflow/0008) the plan is one node here too.
 
 Golden outputs are computed with Google's runtime (ai_edge_litert) on the committed inputs and
 checked against tflite_runtime 2.14 (the same TFLite version as ours) when it is importable.
@@ -53,6 +55,16 @@ def conv_dense():
     return convert(model)
 
 
+def dense_gelu():
+    rng = np.random.default_rng(11)
+    inp = tf.keras.Input((32,), batch_size=1, name="x")
+    dense = tf.keras.layers.Dense(32)
+    out = tf.keras.layers.Activation(lambda v: tf.nn.gelu(v, approximate=False))(dense(inp))
+    model = tf.keras.Model(inp, out)
+    dense.set_weights([rng.normal(0, 0.5, (32, 32)).astype(np.float32), rng.normal(0, 0.1, 32).astype(np.float32)])
+    return convert(model)
+
+
 def run(runtime, path, x):
     it = runtime(model_path=path, num_threads=1)
     it.allocate_tensors()
@@ -64,7 +76,8 @@ def run(runtime, path, x):
 def main():
     from ai_edge_litert.interpreter import Interpreter as Litert
     rng = np.random.default_rng(1234)
-    for name, make, shape in [("add_mul", add_mul, (1, 8)), ("conv_dense", conv_dense, (1, 8, 8, 3))]:
+    for name, make, shape in [("add_mul", add_mul, (1, 8)), ("conv_dense", conv_dense, (1, 8, 8, 3)),
+                              ("dense_gelu", dense_gelu, (1, 32))]:
         path = os.path.join(HERE, f"{name}.tflite")
         with open(path, "wb") as f:
             f.write(make())

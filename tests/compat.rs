@@ -157,14 +157,14 @@ fn gelu_on_xnnpack_matches_the_reference_kernel_and_google() {
     );
 }
 
-/// Two XNNPACK threads split every operator into tiles that the threads claim (our pthreadpool
-/// patch 0002 claims them in chunks) and steal from each other; one thread computes them in
-/// order. The same kernels run either way, so a lost or doubled tile is the only way the bits
-/// could differ. The separable convolution (depthwise + 1x1) is resized to 96x96 so that each
-/// thread has hundreds of tiles; each invoke gets a different input, so a tile left over from
-/// an earlier invoke shows too.
+/// Two threads split every operator into tiles that the threads claim and steal from each
+/// other (XNNPACK's pool, with our pthreadpool patch 0002 claiming in chunks; ruy's pool for
+/// the builtin kernels); one thread computes them in order. The same kernels run either way,
+/// so a lost or doubled tile is the only way the bits could differ. The separable convolution
+/// (depthwise + 1x1) is resized to 96x96 so that each thread has hundreds of tiles; each
+/// invoke gets a different input, so a tile left over from an earlier invoke shows too.
 #[test]
-fn two_xnnpack_threads_compute_the_same_bits_as_one() {
+fn two_threads_compute_the_same_bits_as_one() {
     let model = Model::from_file(format!("{}/separable_conv2d.float32.tflite", dir())).unwrap();
     let shape = [1, 96, 96, 4];
     let input = |k: usize| -> Vec<f32> {
@@ -172,12 +172,14 @@ fn two_xnnpack_threads_compute_the_same_bits_as_one() {
             .map(|i| ((i * 7919 + k * 104729) % 1000) as f32 / 500.0 - 1.0)
             .collect()
     };
-    let run = |threads: usize| -> Vec<Vec<f32>> {
-        let mut it = Interpreter::builder(&model)
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        assert!(it.has_delegate(), "XNNPACK was not applied");
+    let run = |threads: usize, xnnpack: bool| -> Vec<Vec<f32>> {
+        let builder = Interpreter::builder(&model).num_threads(threads);
+        let mut it = if xnnpack {
+            builder.build().unwrap()
+        } else {
+            builder.no_delegates().build().unwrap()
+        };
+        assert_eq!(it.has_delegate(), xnnpack);
         it.resize_input(0, &shape).unwrap();
         it.allocate_tensors().unwrap();
         (0..4)
@@ -188,19 +190,21 @@ fn two_xnnpack_threads_compute_the_same_bits_as_one() {
             })
             .collect()
     };
-    let one = run(1);
-    assert!(
-        one[0].len() >= 96 * 96,
-        "the resize did not reach the output"
-    );
-    assert!(one[0] != one[1], "different inputs gave the same output");
-    for attempt in 0..2 {
-        let two = run(2);
-        for (k, (a, b)) in one.iter().zip(&two).enumerate() {
-            assert!(
-                a == b,
-                "invoke {k} (attempt {attempt}): 2 threads differ from 1"
-            );
+    for xnnpack in [true, false] {
+        let one = run(1, xnnpack);
+        assert!(
+            one[0].len() >= 96 * 96,
+            "the resize did not reach the output"
+        );
+        assert!(one[0] != one[1], "different inputs gave the same output");
+        for attempt in 0..2 {
+            let two = run(2, xnnpack);
+            for (k, (a, b)) in one.iter().zip(&two).enumerate() {
+                assert!(
+                    a == b,
+                    "xnnpack {xnnpack}, invoke {k} (attempt {attempt}): 2 threads differ from 1"
+                );
+            }
         }
     }
 }

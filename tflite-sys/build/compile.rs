@@ -118,7 +118,12 @@ impl Ctx<'_> {
             // The builtin kernels keep constant weights packed by ruy across invokes (TFLite
             // repacked them on every invoke: 25% of the int8 digits model's time, in its
             // per-channel FULLY_CONNECTED that 2.14's XNNPACK does not take).
-            .define("TFLITE_WITH_RUY_GEMV", None);
+            .define("TFLITE_WITH_RUY_GEMV", None)
+            // One thread pool for the builtin kernels (ruy's), as on Google's ARM builds. The
+            // x86 default kept three - ruy's for GEMMs, gemmlowp's for softmax and friends,
+            // Eigen's for convolutions - whose workers spun against each other on 2 cores:
+            // 2 threads were slower than 1 (transformer block 1.09 -> 1.23 ms).
+            .define("TFLITE_WITH_RUY", None);
         let root = self.d("tensorflow");
         let mut files = flat_list(&self.lists.join("tflite.txt"))?;
         if self.xnnpack {

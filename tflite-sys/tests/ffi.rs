@@ -8,6 +8,7 @@ use tflite_sys::*;
 const ADD_MUL: &[u8] = include_bytes!("data/add_mul.tflite");
 const CONV_DENSE: &[u8] = include_bytes!("data/conv_dense.tflite");
 const DENSE_GELU: &[u8] = include_bytes!("data/dense_gelu.tflite");
+const DENSE_INT8: &[u8] = include_bytes!("data/dense_int8.tflite");
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {
     bytes
@@ -54,8 +55,24 @@ struct Run {
     plan: Vec<(i32, Option<String>)>,
 }
 
-/// Model bytes -> interpreter (optionally with XNNPACK) -> allocate -> fill -> invoke -> read.
+/// [`run_bytes`] on a model with one float32 input and output.
 fn run(model_bytes: &[u8], input: &[f32], xnnpack: bool) -> Run {
+    let bytes: Vec<u8> = input.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let r = run_bytes(model_bytes, kTfLiteFloat32, &bytes, xnnpack);
+    Run {
+        output: f32s(&r.output),
+        plan: r.plan,
+    }
+}
+
+struct RunBytes {
+    output: Vec<u8>,
+    plan: Vec<(i32, Option<String>)>,
+}
+
+/// Model bytes -> interpreter (optionally with XNNPACK) -> allocate -> fill -> invoke -> read,
+/// the input and output as raw bytes of the input's `dtype`.
+fn run_bytes(model_bytes: &[u8], dtype: TfLiteType, input: &[u8], xnnpack: bool) -> RunBytes {
     unsafe {
         let model = TfLiteModelCreate(model_bytes.as_ptr() as *const c_void, model_bytes.len());
         assert!(!model.is_null(), "TfLiteModelCreate refused a valid model");
@@ -84,18 +101,18 @@ fn run(model_bytes: &[u8], input: &[f32], xnnpack: bool) -> Run {
         assert_eq!(TfLiteInterpreterGetOutputTensorCount(interp), 1);
         assert_eq!(TfLiteInterpreterAllocateTensors(interp), kTfLiteOk);
         let tin = TfLiteInterpreterGetInputTensor(interp, 0);
-        assert_eq!(TfLiteTensorType(tin), kTfLiteFloat32);
-        assert_eq!(TfLiteTensorByteSize(tin), input.len() * 4);
+        assert_eq!(TfLiteTensorType(tin), dtype);
+        assert_eq!(TfLiteTensorByteSize(tin), input.len());
         assert_eq!(
-            TfLiteTensorCopyFromBuffer(tin, input.as_ptr() as *const c_void, input.len() * 4),
+            TfLiteTensorCopyFromBuffer(tin, input.as_ptr() as *const c_void, input.len()),
             kTfLiteOk
         );
         assert_eq!(TfLiteInterpreterInvoke(interp), kTfLiteOk);
         let tout = TfLiteInterpreterGetOutputTensor(interp, 0);
-        let n = TfLiteTensorByteSize(tout) / 4;
-        let mut output = vec![0f32; n];
+        assert_eq!(TfLiteTensorType(tout), dtype);
+        let mut output = vec![0u8; TfLiteTensorByteSize(tout)];
         assert_eq!(
-            TfLiteTensorCopyToBuffer(tout, output.as_mut_ptr() as *mut c_void, n * 4),
+            TfLiteTensorCopyToBuffer(tout, output.as_mut_ptr() as *mut c_void, output.len()),
             kTfLiteOk
         );
 
@@ -105,7 +122,7 @@ fn run(model_bytes: &[u8], input: &[f32], xnnpack: bool) -> Run {
             TfLiteXNNPackDelegateDelete(xnn);
         }
         TfLiteModelDelete(model);
-        Run {
+        RunBytes {
             output,
             plan: std::mem::take(&mut spy.nodes),
         }
@@ -148,6 +165,17 @@ fn add_mul_matches_reference_without_delegates() {
         .all(|(code, _)| *code != kTfLiteBuiltinDelegate as i32));
 }
 
+/// The execution plan is a single node: the XNNPACK delegate, holding the whole graph.
+fn assert_one_xnnpack_node(r: &Run) {
+    assert_one_xnnpack_node_in(&r.plan);
+}
+
+fn assert_one_xnnpack_node_in(plan: &[(i32, Option<String>)]) {
+    assert_eq!(plan.len(), 1, "plan after XNNPACK: {plan:?}");
+    assert_eq!(plan[0].0, kTfLiteBuiltinDelegate as i32);
+    assert_eq!(plan[0].1.as_deref(), Some("TfLiteXNNPackDelegate"));
+}
+
 #[test]
 fn conv_dense_matches_reference_on_builtin_kernels() {
     let x = f32s(include_bytes!("data/conv_dense.in.f32"));
@@ -176,9 +204,7 @@ fn conv_dense_runs_through_xnnpack() {
     let r = run(CONV_DENSE, &x, true);
     assert_close(&r.output, &want, 1e-5);
     // Every op of this model is one XNNPACK supports: the whole graph became one delegate node.
-    assert_eq!(r.plan.len(), 1, "plan after XNNPACK: {:?}", r.plan);
-    assert_eq!(r.plan[0].0, kTfLiteBuiltinDelegate as i32);
-    assert_eq!(r.plan[0].1.as_deref(), Some("TfLiteXNNPackDelegate"));
+    assert_one_xnnpack_node(&r);
 }
 
 #[test]
@@ -202,8 +228,7 @@ fn gelu_runs_through_xnnpack() {
     let r = run(DENSE_GELU, &x, true);
     assert_close(&r.output, &want, 1e-5);
     // Our patch 0008: the exact GELU is delegated, so FULLY_CONNECTED + GELU are one node.
-    assert_eq!(r.plan.len(), 1, "plan after XNNPACK: {:?}", r.plan);
-    assert_eq!(r.plan[0].1.as_deref(), Some("TfLiteXNNPackDelegate"));
+    assert_one_xnnpack_node(&r);
     // TFLite's own reference kernel agrees.
     let builtin = run(DENSE_GELU, &x, false);
     assert_close(&builtin.output, &want, 1e-5);
@@ -213,4 +238,27 @@ fn gelu_runs_through_xnnpack() {
         "plan without XNNPACK: {:?}",
         builtin.plan
     );
+}
+
+#[test]
+fn per_channel_int8_fully_connected_runs_through_xnnpack() {
+    let x = include_bytes!("data/dense_int8.in.i8");
+    let want = include_bytes!("data/dense_int8.out.i8");
+    // Our patch 0009: both int8 FULLY_CONNECTED layers have per-channel weights (as the
+    // converter makes them) and are delegated; TFLite 2.14's delegate left them to the
+    // builtin kernel.
+    let r = run_bytes(DENSE_INT8, kTfLiteInt8, x, true);
+    assert_one_xnnpack_node_in(&r.plan);
+    assert_eq!(r.output, want, "XNNPACK vs ai_edge_litert (also XNNPACK)");
+    let builtin = run_bytes(DENSE_INT8, kTfLiteInt8, x, false);
+    let codes: Vec<i32> = builtin.plan.iter().map(|(c, _)| *c).collect();
+    assert_eq!(codes, [kTfLiteBuiltinFullyConnected as i32; 2]);
+    // TFLite's kernel requantizes in fixed point, XNNPACK's in float: at most 1 apart.
+    for (i, (b, w)) in builtin.output.iter().zip(want).enumerate() {
+        let (b, w) = (*b as i8 as i32, *w as i8 as i32);
+        assert!(
+            (b - w).abs() <= 1,
+            "element {i}: builtin {b}, reference {w}"
+        );
+    }
 }

@@ -10,12 +10,19 @@ Models (float32, fixed weights from a seeded generator, converted by the current
   Every op in it is one XNNPACK takes over, so with the delegate the execution plan is one node.
 - dense_gelu.tflite: [1, 32] -> Dense(32) -> exact GELU. TFLite 2.14's XNNPACK delegate took
   no GELU; with our patch (vendor/patches/tensorflow/0008) the plan is one node here too.
+- dense_int8.tflite: [1, 64] -> Dense(32, relu) -> Dense(10), full int8 (int8 input and
+  output). The converter quantizes Dense weights per output channel, which TFLite 2.14's
+  XNNPACK delegate refused; with our patch 0009 the plan is one node.
 
 Golden outputs are computed with Google's runtime (ai_edge_litert) on the committed inputs and
 checked against tflite_runtime 2.14 (the same TFLite version as ours) when it is importable.
-Inputs/outputs are raw little-endian float32 files: NAME.in.f32 / NAME.out.f32.
+Inputs/outputs are raw files: little-endian float32 NAME.in.f32 / NAME.out.f32, or int8
+NAME.in.i8 / NAME.out.i8 for the int8 model.
+
+    /tmp/venv/bin/python make_models.py dense_int8  # only the named models (inputs unchanged)
 """
 import os
+import sys
 import numpy as np
 import tensorflow as tf
 
@@ -65,6 +72,26 @@ def dense_gelu():
     return convert(model)
 
 
+def dense_int8():
+    rng = np.random.default_rng(13)
+    inp = tf.keras.Input((64,), batch_size=1, name="x")
+    hidden = tf.keras.layers.Dense(32, activation="relu")
+    last = tf.keras.layers.Dense(10)
+    model = tf.keras.Model(inp, last(hidden(inp)))
+    # Per-row weight scales that differ by up to 8x, so per-channel quantization matters.
+    w1 = rng.normal(0, 0.3, (64, 32)) * rng.uniform(0.25, 2.0, 32)
+    hidden.set_weights([w1.astype(np.float32), rng.normal(0, 0.1, 32).astype(np.float32)])
+    last.set_weights([rng.normal(0, 0.3, (32, 10)).astype(np.float32), rng.normal(0, 0.1, 10).astype(np.float32)])
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    rep = np.random.default_rng(17)
+    conv.representative_dataset = lambda: ([rep.standard_normal((1, 64)).astype(np.float32)] for _ in range(64))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    return conv.convert()
+
+
 def run(runtime, path, x):
     it = runtime(model_path=path, num_threads=1)
     it.allocate_tensors()
@@ -75,20 +102,30 @@ def run(runtime, path, x):
 
 def main():
     from ai_edge_litert.interpreter import Interpreter as Litert
+    only = set(sys.argv[1:])
     rng = np.random.default_rng(1234)
-    for name, make, shape in [("add_mul", add_mul, (1, 8)), ("conv_dense", conv_dense, (1, 8, 8, 3)),
-                              ("dense_gelu", dense_gelu, (1, 32))]:
+    for name, make, shape, dtype in [("add_mul", add_mul, (1, 8), "f32"),
+                                     ("conv_dense", conv_dense, (1, 8, 8, 3), "f32"),
+                                     ("dense_gelu", dense_gelu, (1, 32), "f32"),
+                                     ("dense_int8", dense_int8, (1, 64), "i8")]:
+        # Every model draws its input in turn, so naming some models keeps the others' inputs.
+        x = rng.standard_normal(shape).astype(np.float32)
+        if dtype == "i8":
+            x = np.clip(np.round(x * 40), -128, 127).astype(np.int8)
+        if only and name not in only:
+            continue
         path = os.path.join(HERE, f"{name}.tflite")
         with open(path, "wb") as f:
             f.write(make())
-        x = rng.standard_normal(shape).astype(np.float32)
         y = run(Litert, path, x)
-        x.astype("<f4").tofile(os.path.join(HERE, f"{name}.in.f32"))
-        y.astype("<f4").tofile(os.path.join(HERE, f"{name}.out.f32"))
+        store = "<f4" if dtype == "f32" else "i1"
+        x.astype(store).tofile(os.path.join(HERE, f"{name}.in.{dtype}"))
+        y.astype(store).tofile(os.path.join(HERE, f"{name}.out.{dtype}"))
         try:
             from tflite_runtime.interpreter import Interpreter as Tfl214
             y214 = run(Tfl214, path, x)
-            print(f"{name}: max |litert - tflite_runtime 2.14| = {np.abs(y - y214).max():.3g}")
+            diff = np.abs(y.astype(np.float64) - y214.astype(np.float64)).max()
+            print(f"{name}: max |litert - tflite_runtime 2.14| = {diff:.3g}")
         except ImportError:
             pass
         print(f"{name}: {os.path.getsize(path)} bytes, output {y.ravel()[:5]}")

@@ -9,6 +9,7 @@ const ADD_MUL: &[u8] = include_bytes!("data/add_mul.tflite");
 const CONV_DENSE: &[u8] = include_bytes!("data/conv_dense.tflite");
 const DENSE_GELU: &[u8] = include_bytes!("data/dense_gelu.tflite");
 const DENSE_INT8: &[u8] = include_bytes!("data/dense_int8.tflite");
+const DENSE_INT8_MIXED_BIAS: &[u8] = include_bytes!("data/dense_int8_mixed_bias.tflite");
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {
     bytes
@@ -260,5 +261,29 @@ fn per_channel_int8_fully_connected_runs_through_xnnpack() {
             (b - w).abs() <= 1,
             "element {i}: builtin {b}, reference {w}"
         );
+    }
+}
+
+#[test]
+fn per_tensor_bias_beside_per_channel_weights_stays_on_the_builtin_kernel() {
+    let x = include_bytes!("data/dense_int8.in.i8");
+    let want = include_bytes!("data/dense_int8.out.i8");
+    // XNNPACK has no operator for this pairing. Patch 0009 refuses that one node, so the first
+    // layer is still delegated; a refusal only at XNNPACK's define step would have failed the
+    // whole delegation instead.
+    let r = run_bytes(DENSE_INT8_MIXED_BIAS, kTfLiteInt8, x, true);
+    let codes: Vec<i32> = r.plan.iter().map(|(c, _)| *c).collect();
+    assert_eq!(
+        codes,
+        [
+            kTfLiteBuiltinDelegate as i32,
+            kTfLiteBuiltinFullyConnected as i32
+        ],
+        "plan: {:?}",
+        r.plan
+    );
+    for (i, (g, w)) in r.output.iter().zip(want).enumerate() {
+        let (g, w) = (*g as i8 as i32, *w as i8 as i32);
+        assert!((g - w).abs() <= 1, "element {i}: got {g}, reference {w}");
     }
 }

@@ -13,6 +13,10 @@ Models (float32, fixed weights from a seeded generator, converted by the current
 - dense_int8.tflite: [1, 64] -> Dense(32, relu) -> Dense(10), full int8 (int8 input and
   output). The converter quantizes Dense weights per output channel, which TFLite 2.14's
   XNNPACK delegate refused; with our patch 0009 the plan is one node.
+- dense_int8_mixed_bias.tflite: dense_int8 with the last layer's bias quantization rewritten
+  to one scale (a per-tensor bias beside per-channel weights). XNNPACK has no operator for that
+  pairing: the delegate must leave that node to the builtin kernel (which ignores bias scales)
+  and still take the other. No golden files: its output is dense_int8's.
 
 Golden outputs are computed with Google's runtime (ai_edge_litert) on the committed inputs and
 checked against tflite_runtime 2.14 (the same TFLite version as ours) when it is importable.
@@ -92,6 +96,18 @@ def dense_int8():
     return conv.convert()
 
 
+def dense_int8_mixed_bias():
+    from tensorflow.lite.tools import flatbuffer_utils as fb
+    model = fb.convert_bytearray_to_object(bytearray(dense_int8()))
+    graph = model.subgraphs[0]
+    last_fc = graph.operators[-1]
+    bias = graph.tensors[last_fc.inputs[2]]
+    assert len(bias.quantization.scale) == 10, "expected a per-channel bias"
+    bias.quantization.scale = bias.quantization.scale[:1]
+    bias.quantization.zeroPoint = bias.quantization.zeroPoint[:1]
+    return bytes(fb.convert_object_to_bytearray(model))
+
+
 def run(runtime, path, x):
     it = runtime(model_path=path, num_threads=1)
     it.allocate_tensors()
@@ -107,7 +123,8 @@ def main():
     for name, make, shape, dtype in [("add_mul", add_mul, (1, 8), "f32"),
                                      ("conv_dense", conv_dense, (1, 8, 8, 3), "f32"),
                                      ("dense_gelu", dense_gelu, (1, 32), "f32"),
-                                     ("dense_int8", dense_int8, (1, 64), "i8")]:
+                                     ("dense_int8", dense_int8, (1, 64), "i8"),
+                                     ("dense_int8_mixed_bias", dense_int8_mixed_bias, (1, 64), "i8")]:
         # Every model draws its input in turn, so naming some models keeps the others' inputs.
         x = rng.standard_normal(shape).astype(np.float32)
         if dtype == "i8":
@@ -117,6 +134,9 @@ def main():
         path = os.path.join(HERE, f"{name}.tflite")
         with open(path, "wb") as f:
             f.write(make())
+        if name == "dense_int8_mixed_bias":
+            print(f"{name}: {os.path.getsize(path)} bytes")
+            continue
         y = run(Litert, path, x)
         store = "<f4" if dtype == "f32" else "i1"
         x.astype(store).tofile(os.path.join(HERE, f"{name}.in.{dtype}"))

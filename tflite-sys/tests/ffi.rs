@@ -51,13 +51,15 @@ unsafe extern "C" fn spy_prepare(
     kTfLiteOk
 }
 
-struct Run {
-    output: Vec<f32>,
-    plan: Vec<(i32, Option<String>)>,
+type Plan = Vec<(i32, Option<String>)>;
+
+struct Run<T> {
+    output: Vec<T>,
+    plan: Plan,
 }
 
 /// [`run_bytes`] on a model with one float32 input and output.
-fn run(model_bytes: &[u8], input: &[f32], xnnpack: bool) -> Run {
+fn run(model_bytes: &[u8], input: &[f32], xnnpack: bool) -> Run<f32> {
     let bytes: Vec<u8> = input.iter().flat_map(|v| v.to_le_bytes()).collect();
     let r = run_bytes(model_bytes, kTfLiteFloat32, &bytes, xnnpack);
     Run {
@@ -66,14 +68,9 @@ fn run(model_bytes: &[u8], input: &[f32], xnnpack: bool) -> Run {
     }
 }
 
-struct RunBytes {
-    output: Vec<u8>,
-    plan: Vec<(i32, Option<String>)>,
-}
-
 /// Model bytes -> interpreter (optionally with XNNPACK) -> allocate -> fill -> invoke -> read,
 /// the input and output as raw bytes of the input's `dtype`.
-fn run_bytes(model_bytes: &[u8], dtype: TfLiteType, input: &[u8], xnnpack: bool) -> RunBytes {
+fn run_bytes(model_bytes: &[u8], dtype: TfLiteType, input: &[u8], xnnpack: bool) -> Run<u8> {
     unsafe {
         let model = TfLiteModelCreate(model_bytes.as_ptr() as *const c_void, model_bytes.len());
         assert!(!model.is_null(), "TfLiteModelCreate refused a valid model");
@@ -123,7 +120,7 @@ fn run_bytes(model_bytes: &[u8], dtype: TfLiteType, input: &[u8], xnnpack: bool)
             TfLiteXNNPackDelegateDelete(xnn);
         }
         TfLiteModelDelete(model);
-        RunBytes {
+        Run {
             output,
             plan: std::mem::take(&mut spy.nodes),
         }
@@ -166,12 +163,13 @@ fn add_mul_matches_reference_without_delegates() {
         .all(|(code, _)| *code != kTfLiteBuiltinDelegate as i32));
 }
 
-/// The execution plan is a single node: the XNNPACK delegate, holding the whole graph.
-fn assert_one_xnnpack_node(r: &Run) {
-    assert_one_xnnpack_node_in(&r.plan);
+/// The builtin code of each node of the execution plan.
+fn codes(plan: &Plan) -> Vec<i32> {
+    plan.iter().map(|(c, _)| *c).collect()
 }
 
-fn assert_one_xnnpack_node_in(plan: &[(i32, Option<String>)]) {
+/// The execution plan is a single node: the XNNPACK delegate, holding the whole graph.
+fn assert_one_xnnpack_node(plan: &Plan) {
     assert_eq!(plan.len(), 1, "plan after XNNPACK: {plan:?}");
     assert_eq!(plan[0].0, kTfLiteBuiltinDelegate as i32);
     assert_eq!(plan[0].1.as_deref(), Some("TfLiteXNNPackDelegate"));
@@ -183,7 +181,7 @@ fn conv_dense_matches_reference_on_builtin_kernels() {
     let want = f32s(include_bytes!("data/conv_dense.out.f32"));
     let r = run(CONV_DENSE, &x, false);
     assert_close(&r.output, &want, 1e-5);
-    let codes: Vec<i32> = r.plan.iter().map(|(c, _)| *c).collect();
+    let codes = codes(&r.plan);
     assert!(
         codes.contains(&(kTfLiteBuiltinConv2d as i32)),
         "plan: {codes:?}"
@@ -205,7 +203,7 @@ fn conv_dense_runs_through_xnnpack() {
     let r = run(CONV_DENSE, &x, true);
     assert_close(&r.output, &want, 1e-5);
     // Every op of this model is one XNNPACK supports: the whole graph became one delegate node.
-    assert_one_xnnpack_node(&r);
+    assert_one_xnnpack_node(&r.plan);
 }
 
 #[test]
@@ -229,7 +227,7 @@ fn gelu_runs_through_xnnpack() {
     let r = run(DENSE_GELU, &x, true);
     assert_close(&r.output, &want, 1e-5);
     // Our patch 0008: the exact GELU is delegated, so FULLY_CONNECTED + GELU are one node.
-    assert_one_xnnpack_node(&r);
+    assert_one_xnnpack_node(&r.plan);
     // TFLite's own reference kernel agrees.
     let builtin = run(DENSE_GELU, &x, false);
     assert_close(&builtin.output, &want, 1e-5);
@@ -249,18 +247,23 @@ fn per_channel_int8_fully_connected_runs_through_xnnpack() {
     // converter makes them) and are delegated; TFLite 2.14's delegate left them to the
     // builtin kernel.
     let r = run_bytes(DENSE_INT8, kTfLiteInt8, x, true);
-    assert_one_xnnpack_node_in(&r.plan);
+    assert_one_xnnpack_node(&r.plan);
     assert_eq!(r.output, want, "XNNPACK vs ai_edge_litert (also XNNPACK)");
     let builtin = run_bytes(DENSE_INT8, kTfLiteInt8, x, false);
-    let codes: Vec<i32> = builtin.plan.iter().map(|(c, _)| *c).collect();
-    assert_eq!(codes, [kTfLiteBuiltinFullyConnected as i32; 2]);
+    assert_eq!(
+        codes(&builtin.plan),
+        [kTfLiteBuiltinFullyConnected as i32; 2]
+    );
     // TFLite's kernel requantizes in fixed point, XNNPACK's in float: at most 1 apart.
-    for (i, (b, w)) in builtin.output.iter().zip(want).enumerate() {
-        let (b, w) = (*b as i8 as i32, *w as i8 as i32);
-        assert!(
-            (b - w).abs() <= 1,
-            "element {i}: builtin {b}, reference {w}"
-        );
+    assert_i8_within_one(&builtin.output, want);
+}
+
+/// Raw int8 outputs at most one quantum from the reference, element by element.
+fn assert_i8_within_one(got: &[u8], want: &[u8]) {
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let (g, w) = (*g as i8 as i32, *w as i8 as i32);
+        assert!((g - w).abs() <= 1, "element {i}: got {g}, reference {w}");
     }
 }
 
@@ -272,9 +275,8 @@ fn per_tensor_bias_beside_per_channel_weights_stays_on_the_builtin_kernel() {
     // layer is still delegated; a refusal only at XNNPACK's define step would have failed the
     // whole delegation instead.
     let r = run_bytes(DENSE_INT8_MIXED_BIAS, kTfLiteInt8, x, true);
-    let codes: Vec<i32> = r.plan.iter().map(|(c, _)| *c).collect();
     assert_eq!(
-        codes,
+        codes(&r.plan),
         [
             kTfLiteBuiltinDelegate as i32,
             kTfLiteBuiltinFullyConnected as i32
@@ -282,8 +284,5 @@ fn per_tensor_bias_beside_per_channel_weights_stays_on_the_builtin_kernel() {
         "plan: {:?}",
         r.plan
     );
-    for (i, (g, w)) in r.output.iter().zip(want).enumerate() {
-        let (g, w) = (*g as i8 as i32, *w as i8 as i32);
-        assert!((g - w).abs() <= 1, "element {i}: got {g}, reference {w}");
-    }
+    assert_i8_within_one(&r.output, want);
 }

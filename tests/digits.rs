@@ -4,6 +4,12 @@
 //! only). Each run is compared with the reference of the same kernel path: float outputs
 //! within 1e-5, int8 outputs bit for bit. (The two int8 paths differ by up to 12 quanta in
 //! Google's runtime itself.)
+//!
+//! On ARM the builtin int8 kernels (TFLite's NEON paths and ruy's NEON GEMM) give, bit for bit,
+//! what Google's runtime gives on its XNNPACK path, not its x86 builtin-kernel output: a 1-LSB
+//! rounding difference in a logit becomes up to 12 quanta after the int8 SOFTMAX. So there the
+//! builtin int8 run is held, still bit for bit, to the XNNPACK-path reference (measured on
+//! aarch64 and armv7 under qemu: 0 quanta; 12 against the x86 builtin reference).
 
 use tflite::{Interpreter, Model};
 
@@ -72,11 +78,17 @@ fn reference(variant: &str, xnnpack: bool) -> Vec<Vec<f32>> {
     }
 }
 
+/// Which of Google's two references a run is held to: its own kernel path's, except the
+/// builtin int8 kernels on ARM (see the top of this file).
+fn reference_path(variant: &str, delegated: bool) -> bool {
+    delegated || (variant == "int8" && cfg!(any(target_arch = "aarch64", target_arch = "arm")))
+}
+
 fn check(variant: &str, tolerance: f32) {
     let (_, labels) = npy::<i64>("test_labels.npy");
     for xnnpack in [true, false] {
         let (delegated, got) = run(variant, xnnpack).unwrap();
-        let want = reference(variant, delegated);
+        let want = reference(variant, reference_path(variant, delegated));
         assert_eq!(got.len(), want.len());
         let mut worst = 0f32;
         for (g, w) in got.iter().zip(&want) {

@@ -6,14 +6,15 @@ use std::path::{Path, PathBuf};
 
 /// `$TFLITE_SYS_CACHE`, else `$XDG_CACHE_HOME/tflite-sys`, else `~/.cache/tflite-sys`.
 pub fn root() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os("TFLITE_SYS_CACHE").filter(|p| !p.is_empty()) {
-        return Ok(PathBuf::from(p));
+    use crate::env;
+    if let Some(p) = env::path(env::CACHE) {
+        return Ok(p);
     }
-    if let Some(p) = std::env::var_os("XDG_CACHE_HOME").filter(|p| !p.is_empty()) {
-        return Ok(PathBuf::from(p).join("tflite-sys"));
+    if let Some(p) = env::path(env::XDG_CACHE_HOME) {
+        return Ok(p.join("tflite-sys"));
     }
-    if let Some(h) = std::env::var_os("HOME").filter(|p| !p.is_empty()) {
-        return Ok(PathBuf::from(h).join(".cache").join("tflite-sys"));
+    if let Some(h) = env::path(env::HOME) {
+        return Ok(h.join(".cache").join("tflite-sys"));
     }
     Err("no cache folder: set TFLITE_SYS_CACHE (or HOME / XDG_CACHE_HOME), or TFLITE_SYS_NO_CACHE=1".into())
 }

@@ -1,6 +1,7 @@
 //! Compiling the unpacked sources with `cc`: one function per native component, each
 //! returning its object files; `main` archives them all into one `libtensorflowlite.a`.
 
+use crate::target::Target;
 use std::path::{Path, PathBuf};
 
 /// Where each unpacked component lives.
@@ -18,11 +19,8 @@ impl Tree {
     }
 }
 
-/// What we compile for: derived from cargo's target description, never from the host.
-pub struct Target {
-    pub arch: String,
-    pub os: String,
-}
+/// How many builtin kernels share one translation unit (see `Ctx::tflite`).
+const UNITY_CHUNK: usize = 12;
 
 /// Reads a source list from vendor/lists: one path a line, `#` comments, `[section]` headers.
 pub fn read_list(path: &Path) -> Result<Vec<(String, Vec<String>)>, String> {
@@ -48,7 +46,7 @@ fn flat_list(path: &Path) -> Result<Vec<String>, String> {
 }
 
 /// The settings every native file shares: always optimised, never debug-info heavy, PIC.
-fn base(cpp: bool) -> cc::Build {
+pub fn base(cpp: bool) -> cc::Build {
     let mut b = cc::Build::new();
     b.cargo_metadata(false)
         .cpp(cpp)
@@ -100,7 +98,7 @@ impl Ctx<'_> {
             .include(self.d("cpuinfo").join("include"))
             .include(self.d("xnnpack").join("include"))
             .include(self.tree.ruy_include());
-        if self.target.arch == "x86_64" || self.target.arch == "x86" {
+        if self.target.is_x86() {
             b.include(self.d("neon2sse"));
         }
     }
@@ -124,15 +122,49 @@ impl Ctx<'_> {
             // Eigen's for convolutions - whose workers spun against each other on 2 cores:
             // 2 threads were slower than 1 (transformer block 1.09 -> 1.23 ms).
             .define("TFLITE_WITH_RUY", None);
-        let root = self.d("tensorflow");
-        let mut files = flat_list(&self.lists.join("tflite.txt"))?;
-        if self.xnnpack {
-            files.extend(flat_list(&self.lists.join("tflite-xnnpack-delegate.txt"))?);
+        if self.target.is_arm32() {
+            // The builtin kernels have no run-time dispatch: on armv7 they use NEON (as Google's
+            // armhf builds do), so the library needs a NEON CPU (every Cortex-A7/A8/A9/A15/A53…).
+            // cc's default for the target is the NEON-less `-mfpu=vfpv3-d16`; the last flag wins.
+            b.flag("-mfpu=neon");
         }
-        b.files(files.iter().map(|f| root.join(f)));
+        let root = self.d("tensorflow");
+        let mut unity = Vec::new();
+        let mut separate = Vec::new();
+        for (section, files) in read_list(&self.lists.join("tflite.txt"))? {
+            match section.as_str() {
+                "unity" => unity.extend(files),
+                "separate" => separate.extend(files),
+                s => return Err(format!("vendor/lists/tflite.txt: unknown section [{s}]")),
+            }
+        }
+        if self.xnnpack {
+            separate.extend(flat_list(&self.lists.join("tflite-xnnpack-delegate.txt"))?);
+        }
+        // The builtin kernels, UNITY_CHUNK to a translation unit: their common headers
+        // (optimized_ops.h, Eigen, ruy, gemmlowp) are most of each one's compile time. The
+        // chunks go first, so the two cores are not left with one long file at the end.
+        let dir = self.obj_dir.join("unity");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        for (k, chunk) in unity.chunks(UNITY_CHUNK).enumerate() {
+            let text: String = chunk
+                .iter()
+                .map(|f| format!("#include \"{}\"\n", root.join(f).display()))
+                .collect();
+            let tu = dir.join(format!("tflite_kernels_{k}.cc"));
+            std::fs::write(&tu, text).map_err(|e| format!("cannot write {}: {e}", tu.display()))?;
+            b.file(tu);
+        }
+        b.files(separate.iter().map(|f| root.join(f)));
         self.compile(
             &mut b,
-            &format!("TensorFlow Lite 2.14.1 ({} files)", files.len()),
+            &format!(
+                "TensorFlow Lite 2.14.1 ({} files: {} kernels in {} translation units, {} alone)",
+                unity.len() + separate.len(),
+                unity.len(),
+                unity.len().div_ceil(UNITY_CHUNK),
+                separate.len()
+            ),
         )
     }
 
@@ -181,7 +213,7 @@ impl Ctx<'_> {
                     .iter()
                     .map(|f| d.join("src").join(f)),
             );
-        if self.target.arch == "x86_64" || self.target.arch == "x86" {
+        if self.target.is_x86() {
             b.file(d.join("src/fastpath.c"))
                 .define("PTHREADPOOL_USE_FASTPATH", "1");
         }
@@ -195,8 +227,12 @@ impl Ctx<'_> {
             .include(d.join("src"))
             .define("CPUINFO_LOG_LEVEL", "2")
             .define("_GNU_SOURCE", None);
+        if self.target.is_arm32() {
+            // As cpuinfo's CMake build (aarch32-isa.c reads a coprocessor register).
+            b.flag("-marm");
+        }
         let mut files = vec!["init.c", "api.c", "cache.c", "log.c"];
-        if self.target.os == "linux" || self.target.os == "android" {
+        if self.target.is_linux() {
             files.extend([
                 "linux/cpulist.c",
                 "linux/multiline.c",
@@ -218,13 +254,13 @@ impl Ctx<'_> {
                     "x86/cache/descriptor.c",
                     "x86/cache/deterministic.c",
                 ]);
-                if self.target.os == "linux" || self.target.os == "android" {
+                if self.target.is_linux() {
                     files.extend(["x86/linux/init.c", "x86/linux/cpuinfo.c"]);
                 }
             }
             "aarch64" | "arm" => {
                 files.extend(["arm/uarch.c", "arm/cache.c"]);
-                if self.target.os == "linux" || self.target.os == "android" {
+                if self.target.is_linux() {
                     files.extend([
                         "arm/linux/init.c",
                         "arm/linux/cpuinfo.c",
@@ -348,7 +384,7 @@ impl Ctx<'_> {
                     b.define(def, if on { "1" } else { "0" });
                 }
             }
-            for def in crate::isa::xnnpack_off_defines(&self.target.arch) {
+            for def in crate::isa::xnnpack_off_defines(&isas) {
                 b.define(def, "0");
             }
         };
@@ -378,6 +414,14 @@ impl Ctx<'_> {
             };
             let mut b = base(false);
             defines(&mut b);
+            // XNNPACK's CMake on ARM: every microkernel in ARM (not Thumb) state on 32-bit, and
+            // without errno for math calls (the FP16 polyfills rely on it).
+            if self.target.is_arm32() {
+                b.flag("-marm");
+            }
+            if !self.target.is_x86() {
+                b.flag("-fno-math-errno");
+            }
             for f in isa.flags {
                 b.flag(f);
             }
@@ -389,20 +433,6 @@ impl Ctx<'_> {
         }
         Ok(objs)
     }
-}
-
-/// Builds `libtflite_sys_compat.a` (our C shim for the prebuilt ruy objects, see the file) in
-/// `out_dir` and links it after `libtensorflowlite.a`.
-pub fn glibc_compat(src: &Path, out_dir: &Path) -> Result<(), String> {
-    println!("cargo:rustc-link-search=native={}", out_dir.display());
-    base(false)
-        .out_dir(out_dir)
-        .cargo_metadata(false)
-        .file(src)
-        .try_compile("tflite_sys_compat")
-        .map_err(|e| format!("compiling {} failed: {e}", src.display()))?;
-    println!("cargo:rustc-link-lib=static=tflite_sys_compat");
-    Ok(())
 }
 
 /// XNNPACK's build fingerprint (what its own generator writes): a hash of its source list.

@@ -82,7 +82,7 @@ pub fn locate(
 
 /// The machine's Debian mirror URI and keyring, read from its own apt configuration.
 fn machine_mirror() -> Option<(String, Option<String>)> {
-    if let Ok(uri) = std::env::var("TFLITE_SYS_DEBIAN_MIRROR") {
+    if let Some(uri) = crate::env::get(crate::env::DEBIAN_MIRROR) {
         return Some((uri, None));
     }
     let mut found = Vec::new();

@@ -1,6 +1,6 @@
 //! Per-ISA XNNPACK microkernel lists and the compiler flags each is built with. Which kernels
 //! run is decided at run time by cpuinfo, so one binary serves every CPU of the architecture.
-//! x86_64 is built and tested; the aarch64 table follows XNNPACK's CMake and is untried.
+//! The tables follow XNNPACK's own CMake build (its per-ISA `COMPILE_FLAGS`).
 
 pub struct Isa {
     /// The section name in vendor/lists/xnnpack-microkernels.txt.
@@ -30,6 +30,24 @@ const SKX: &[&str] = &[
     "-mavx512bw",
     "-mavx512dq",
     "-mavx512vl",
+];
+
+/// 32-bit FP16 arithmetic kernels: `-fno-math-errno` for the `vsqrth_f16` polyfill (sqrtf),
+/// `-ffinite-math-only` for the min/max polyfills, as XNNPACK's CMake sets them.
+const ARM32_FP16ARITH: &[&str] = &[
+    "-march=armv8.2-a+fp16",
+    "-mfpu=neon-fp-armv8",
+    "-fno-math-errno",
+    "-ffinite-math-only",
+    "-mfp16-format=ieee",
+];
+
+const ARM32_NEONDOTFP16ARITH: &[&str] = &[
+    "-march=armv8.2-a+dotprod+fp16",
+    "-mfpu=neon-fp-armv8",
+    "-fno-math-errno",
+    "-ffinite-math-only",
+    "-mfp16-format=ieee",
 ];
 
 pub fn xnnpack_isas(arch: &str) -> Vec<Isa> {
@@ -170,6 +188,7 @@ pub fn xnnpack_isas(arch: &str) -> Vec<Isa> {
         "aarch64" => vec![
             isa("scalar", &[], None),
             isa("neon", &[], None),
+            isa("neonfp16", &[], None),
             isa("neonfma", &[], None),
             isa("neonv8", &[], None),
             isa("neon_aarch64", &[], None),
@@ -197,26 +216,72 @@ pub fn xnnpack_isas(arch: &str) -> Vec<Isa> {
                 &["-march=armv8.2-a+i8mm+fp16"],
                 Some("XNN_ENABLE_ARM_I8MM"),
             ),
+            // Hand-written assembly kernels.
             isa("aarch64", &["-march=armv8.2-a+fp16+dotprod"], None),
+        ],
+        // 32-bit ARM: everything above the baseline (ARMv7-A + VFPv3-D16, the target's default)
+        // is picked at run time, NEON included.
+        "arm" => vec![
+            isa("scalar", &[], None),
+            isa(
+                "armsimd32",
+                &["-march=armv6", "-mfpu=vfp", "-munaligned-access"],
+                None,
+            ),
+            isa("neon", &["-march=armv7-a", "-mfpu=neon"], None),
+            isa(
+                "neonfp16",
+                &["-march=armv7-a", "-mfpu=neon-fp16", "-mfp16-format=ieee"],
+                None,
+            ),
+            isa("neonfma", &["-march=armv7-a", "-mfpu=neon-vfpv4"], None),
+            isa("neonv8", &["-march=armv8-a", "-mfpu=neon-fp-armv8"], None),
+            isa(
+                "fp16arith",
+                ARM32_FP16ARITH,
+                Some("XNN_ENABLE_ARM_FP16_SCALAR"),
+            ),
+            isa(
+                "neonfp16arith",
+                &[
+                    "-march=armv8.2-a+fp16",
+                    "-mfpu=neon-fp-armv8",
+                    "-mfp16-format=ieee",
+                ],
+                Some("XNN_ENABLE_ARM_FP16_VECTOR"),
+            ),
+            isa(
+                "neondot",
+                &["-march=armv8.2-a+dotprod", "-mfpu=neon-fp-armv8"],
+                Some("XNN_ENABLE_ARM_DOTPROD"),
+            ),
+            isa("neondotfp16arith", ARM32_NEONDOTFP16ARITH, None),
+            // Hand-written assembly kernels.
+            isa(
+                "aarch32",
+                &["-march=armv8.2-a+dotprod+fp16", "-mfpu=neon-fp-armv8"],
+                None,
+            ),
         ],
         _ => vec![isa("scalar", &[], None)],
     }
 }
 
-/// `XNN_ENABLE_*` macros for features this build never compiles on `arch`.
-pub fn xnnpack_off_defines(arch: &str) -> Vec<&'static str> {
-    let mut off = vec![
+/// `XNN_ENABLE_*` macros this build sets to 0: the gates of other architectures' ISAs and the
+/// ARM features never compiled here (BF16, SME, SME2; KleidiAI is off too).
+pub fn xnnpack_off_defines(isas: &[Isa]) -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = ["x86_64", "aarch64", "arm"]
+        .iter()
+        .flat_map(|a| xnnpack_isas(a))
+        .filter_map(|i| i.define)
+        .collect();
+    all.extend([
         "XNN_ENABLE_ARM_BF16",
         "XNN_ENABLE_ARM_SME",
         "XNN_ENABLE_ARM_SME2",
-    ];
-    if arch != "aarch64" {
-        off.extend([
-            "XNN_ENABLE_ARM_FP16_SCALAR",
-            "XNN_ENABLE_ARM_FP16_VECTOR",
-            "XNN_ENABLE_ARM_DOTPROD",
-            "XNN_ENABLE_ARM_I8MM",
-        ]);
-    }
-    off
+    ]);
+    all.sort_unstable();
+    all.dedup();
+    all.retain(|d| !isas.iter().any(|i| i.define == Some(*d)));
+    all
 }

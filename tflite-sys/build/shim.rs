@@ -1,26 +1,26 @@
-//! Our own small C/C++ shims, built on every build (not cached, not in the cache key): they
-//! are linked around the cached archive and depend on the linking machine, not on TFLite.
+//! Our own two small C/C++ shims (`csrc/`), built into the native folder beside the archive.
 
+use crate::compile::base;
 use std::path::Path;
 
-/// Builds `libtflite_rs_guard.a` from `csrc/tflite_rs_guard.cc` (the C++-exception guard
-/// around the C API) against the cached headers, and links it before the archive it calls.
-pub fn guard(csrc: &Path, include: &Path, out_dir: &Path) -> Result<(), String> {
-    println!("cargo:rustc-link-search=native={}", out_dir.display());
-    cc::Build::new()
-        .cpp(true)
-        .std("c++17")
-        .opt_level(2)
-        .debug(false)
-        .pic(true)
-        .define("NDEBUG", None)
-        .out_dir(out_dir)
-        .cargo_metadata(false)
-        .include(include)
+/// `libtflite_rs_guard.a` from `csrc/tflite_rs_guard.cc`: the C++-exception guard around the
+/// C API, compiled against the headers of the native folder `dir`.
+pub fn guard(csrc: &Path, dir: &Path) -> Result<(), String> {
+    base(true)
+        .out_dir(dir)
+        .include(dir.join("include"))
         .include(csrc)
         .file(csrc.join("tflite_rs_guard.cc"))
         .try_compile("tflite_rs_guard")
-        .map_err(|e| format!("compiling the exception guard failed: {e}"))?;
-    println!("cargo:rustc-link-lib=static=tflite_rs_guard");
-    Ok(())
+        .map_err(|e| format!("compiling the exception guard failed: {e}"))
+}
+
+/// `libtflite_sys_compat.a` from `csrc/glibc_compat.c`: lets Debian's prebuilt ruy objects
+/// (built against glibc 2.38) link against an older glibc (see the file).
+pub fn glibc_compat(csrc: &Path, dir: &Path) -> Result<(), String> {
+    base(false)
+        .out_dir(dir)
+        .file(csrc.join("glibc_compat.c"))
+        .try_compile("tflite_sys_compat")
+        .map_err(|e| format!("compiling csrc/glibc_compat.c failed: {e}"))
 }

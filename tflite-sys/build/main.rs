@@ -1,55 +1,48 @@
 //! Builds TensorFlow Lite 2.14.1 (+ XNNPACK, abseil, cpuinfo, pthreadpool, ruy, farmhash,
-//! fft2d, flatbuffers) from the pinned Debian source packages in `vendor/sources.lock`, and
-//! generates the C API bindings. The recipe, in order:
+//! fft2d, flatbuffers) from the pinned Debian source packages in `vendor/sources.lock` for the
+//! cargo target (x86_64, aarch64 or armv7 Linux; cross compilers are found as the `cc` crate
+//! finds them), and the C API bindings. The recipe, in order:
 //!
-//! 1. find the pinned files (TFLITE_SYS_VENDOR_DIR, the user cache, or the Debian archive) and
-//!    verify every sha256;
-//! 2. if the user cache holds a build with the same key, link that and stop;
-//! 3. unpack, apply `vendor/patches`, compile each component with `cc` into one archive;
-//! 4. store the archive and the C API headers in the cache;
-//! 5. run bindgen over those headers (every build: it takes seconds).
+//! 1. `TFLITE_SYS_PREBUILT_DIR(_<target>)` set: check that folder was built for this target,
+//!    version and features, link it and stop (nothing compiled; see `prebuilt.rs`);
+//! 2. check the target's C/C++ compilers run, and compute the cache key of the native build;
+//! 3. if the user cache holds a build with that key, link it and stop;
+//! 4. find the pinned files (TFLITE_SYS_VENDOR_DIR, the user cache, or the Debian archive) and
+//!    verify every sha256; unpack, apply `vendor/patches`, compile each component with `cc`
+//!    into one archive; copy the C API headers, build our shims, run bindgen, write the
+//!    manifest — a self-contained folder, published into the cache, then linked.
+//!
+//! Every environment variable read is listed in `env.rs`.
 
-#[path = "build/bindings.rs"]
 mod bindings;
-#[path = "build/cache.rs"]
 mod cache;
-#[path = "build/compile.rs"]
 mod compile;
-#[path = "build/extract.rs"]
+mod env;
 mod extract;
-#[path = "build/fetch.rs"]
 mod fetch;
-#[path = "build/isa.rs"]
 mod isa;
-#[path = "build/lock.rs"]
 mod lock;
-#[path = "build/shim.rs"]
+mod prebuilt;
 mod shim;
+mod target;
 
-use std::env;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Instant;
+use target::Target;
 
-/// Progress for a long build: shown by cargo as `warning: tflite-sys@…: …`.
+static START: OnceLock<Instant> = OnceLock::new();
+
+/// Progress for a long build, with the seconds since the build script started: shown by cargo
+/// as `warning: tflite-sys@…: …`.
 pub fn progress(msg: &str) {
-    println!("cargo:warning={msg}");
-    eprintln!("[tflite-sys] {msg}");
+    let t = START.get_or_init(Instant::now).elapsed().as_secs();
+    println!("cargo:warning=[{t:>4} s] {msg}");
+    eprintln!("[tflite-sys {t:>4} s] {msg}");
 }
 
-const ENV_VARS: &[&str] = &[
-    "TFLITE_SYS_VENDOR_DIR",
-    "TFLITE_SYS_CACHE",
-    "TFLITE_SYS_NO_CACHE",
-    "TFLITE_SYS_DEBIAN_MIRROR",
-    "XDG_CACHE_HOME",
-    "CC",
-    "CXX",
-    "CFLAGS",
-    "CXXFLAGS",
-    "LIBCLANG_PATH",
-];
-
 fn main() {
+    START.get_or_init(Instant::now);
     if let Err(e) = run() {
         for line in format!("tflite-sys: {e}").lines() {
             println!("cargo:warning={line}");
@@ -59,64 +52,64 @@ fn main() {
     }
 }
 
-fn env_path(name: &str) -> Option<PathBuf> {
-    env::var_os(name)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-}
-
 fn run() -> Result<(), String> {
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
-    let out_dir = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?);
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
     let vendor = manifest.join("vendor");
-    println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=build");
-    println!("cargo:rerun-if-changed=vendor");
-    println!("cargo:rerun-if-changed=csrc");
-    for v in ENV_VARS {
+    let csrc = manifest.join("csrc");
+    let target = Target::from_cargo()?;
+    for p in ["build", "vendor", "csrc"] {
+        println!("cargo:rerun-if-changed={p}");
+    }
+    for v in env::watched(&target.triple) {
         println!("cargo:rerun-if-env-changed={v}");
     }
-
-    let target = compile::Target {
-        arch: env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default(),
-        os: env::var("CARGO_CFG_TARGET_OS").unwrap_or_default(),
+    let xnnpack = std::env::var_os("CARGO_FEATURE_XNNPACK").is_some();
+    let identity = prebuilt::Identity {
+        target: &target,
+        xnnpack,
     };
-    let xnnpack = env::var_os("CARGO_FEATURE_XNNPACK").is_some();
-    let no_cache = env::var("TFLITE_SYS_NO_CACHE").is_ok_and(|v| !v.is_empty() && v != "0");
 
+    if let Some((var, dir)) = env::for_target(env::PREBUILT_DIR, &target.triple) {
+        identity
+            .verify(&dir)
+            .map_err(|e| format!("{var}={}: {e}", dir.display()))?;
+        progress(&format!(
+            "linking the prebuilt native build in {}",
+            dir.display()
+        ));
+        return prebuilt::link(&dir, &target, &out_dir);
+    }
+
+    let compilers = target::compilers(&target)?;
     let pins = pins_for_target(&vendor.join("sources.lock"), &target)?;
+    let no_cache = env::flag(env::NO_CACHE);
 
-    // Everything that changes the result goes into the key.
+    // Everything that changes the folder's contents goes into the key.
     let mut key = cache::Key::new();
     key.add("crate", env!("CARGO_PKG_VERSION").as_bytes());
-    key.add("target", env::var("TARGET").unwrap_or_default().as_bytes());
+    key.add("target", target.triple.as_bytes());
     key.add("xnnpack", &[xnnpack as u8]);
-    // The modules that shape the native objects (not the ones that find files or run bindgen).
-    for m in ["compile.rs", "isa.rs", "extract.rs"] {
+    // The modules that shape the folder (not the ones that find files or read variables).
+    for m in [
+        "compile.rs",
+        "isa.rs",
+        "extract.rs",
+        "bindings.rs",
+        "shim.rs",
+        "prebuilt.rs",
+    ] {
         key.add(m, &read(&manifest.join("build").join(m))?);
     }
     key.add_tree("vendor", &vendor)?;
-    // The cached include folder holds exactly the headers the bindings cover.
-    key.add("headers", bindings::headers(xnnpack).join("\n").as_bytes());
-    for cpp in [false, true] {
-        let tool = cc::Build::new()
-            .cpp(cpp)
-            .opt_level(2)
-            .debug(false)
-            .try_get_compiler()
-            .map_err(|e| e.to_string())?;
-        // Path and arguments only: `Command`'s Debug form also lists the whole environment.
-        let mut line = tool.path().as_os_str().to_string_lossy().into_owned();
-        for a in tool.args() {
-            line.push(' ');
-            line.push_str(&a.to_string_lossy());
-        }
-        key.add("compiler", line.as_bytes());
-        key.add("version", &compiler_version(tool.path()));
+    key.add_tree("csrc", &csrc)?;
+    for c in &compilers {
+        key.add("compiler", c.line.as_bytes());
+        key.add("version", &c.version);
     }
     let key = key.finish();
 
-    let (cache_dir, downloads, apt_state) = if no_cache {
+    let (dir, downloads, apt_state) = if no_cache {
         (
             out_dir.join("native"),
             out_dir.join("downloads"),
@@ -125,17 +118,16 @@ fn run() -> Result<(), String> {
     } else {
         let root = cache::root()?;
         (
-            root.join("build")
-                .join(format!("{}-{key}", env::var("TARGET").unwrap_or_default())),
+            root.join("build").join(format!("{}-{key}", target.triple)),
             root.join("downloads"),
             root.join("apt"),
         )
     };
 
-    if cache::is_complete(&cache_dir) && !no_cache {
+    if !no_cache && cache::is_complete(&dir) {
         progress(&format!(
             "using the cached native build in {}",
-            cache_dir.display()
+            dir.display()
         ));
     } else {
         let why = if no_cache {
@@ -144,55 +136,46 @@ fn run() -> Result<(), String> {
             format!("no cached build with key {key}")
         };
         progress(&format!(
-            "building TensorFlow Lite 2.14.1 from source ({why}); this takes a while"
+            "building TensorFlow Lite {} for {} from source ({why}); this takes a while",
+            prebuilt::TFLITE_VERSION,
+            target.triple
         ));
         let started = Instant::now();
         let files = fetch::locate(
             &pins,
-            env_path("TFLITE_SYS_VENDOR_DIR").as_deref(),
+            env::path(env::VENDOR_DIR).as_deref(),
             &downloads,
             &apt_state,
         )?;
-        remove_abandoned_attempts(&cache_dir);
-        let tmp = cache_dir.with_extension(format!("tmp-{}", std::process::id()));
+        remove_abandoned_attempts(&dir);
+        let tmp = dir.with_extension(format!("tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp)
             .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
         build_native(
             &vendor, &pins, &files, &target, xnnpack, &out_dir, &tmp, &key,
         )?;
-        if no_cache {
-            let _ = std::fs::remove_dir_all(&cache_dir);
+        shim::guard(&csrc, &tmp)?;
+        if target.is_linux() {
+            shim::glibc_compat(&csrc, &tmp)?;
         }
-        cache::publish(&tmp, &cache_dir)?;
+        bindings::generate(
+            &[tmp.join("include"), csrc.clone()],
+            &bindings::headers(xnnpack),
+            &tmp.join(prebuilt::BINDINGS),
+        )?;
+        identity.write(&tmp, &key)?;
+        if no_cache {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        cache::publish(&tmp, &dir)?;
         progress(&format!(
             "native build done in {:.0} s",
             started.elapsed().as_secs_f64()
         ));
     }
-
-    // Bindings are cheap to make and depend on bindgen, not on the native build: made every time.
-    let csrc = manifest.join("csrc");
-    bindings::generate(
-        &[cache_dir.join("include"), csrc.clone()],
-        &bindings::headers(xnnpack),
-        &out_dir.join("bindings.rs"),
-    )?;
-    // Our exception guard around the C API (see csrc/tflite_rs_guard.h): small, built every
-    // time, linked before the archive whose functions it calls.
-    shim::guard(&csrc, &cache_dir.join("include"), &out_dir)?;
-    println!("cargo:rustc-link-search=native={}", cache_dir.display());
-    println!("cargo:rustc-link-lib=static=tensorflowlite");
-    if target.os == "linux" {
-        // Not part of the cached build: it depends on the C library of the linking machine.
-        compile::glibc_compat(&manifest.join("csrc/glibc_compat.c"), &out_dir)?;
-    }
-    for lib in ["stdc++", "pthread", "dl", "m"] {
-        println!("cargo:rustc-link-lib=dylib={lib}");
-    }
-    println!("cargo:include={}", cache_dir.join("include").display());
-    println!("cargo:lib={}", cache_dir.display());
-    Ok(())
+    identity.verify(&dir)?;
+    prebuilt::link(&dir, &target, &out_dir)
 }
 
 fn read(p: &Path) -> Result<Vec<u8>, String> {
@@ -220,38 +203,19 @@ fn remove_abandoned_attempts(dest: &Path) {
     }
 }
 
-fn compiler_version(path: &Path) -> Vec<u8> {
-    std::process::Command::new(path)
-        .arg("--version")
-        .output()
-        .map(|o| o.stdout)
-        .unwrap_or_default()
-}
-
-/// The Debian architecture name of the cargo target, for binary package rows.
-fn debian_arch(arch: &str) -> &str {
-    match arch {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "i386",
-        "arm" => "armhf",
-        a => a,
-    }
-}
-
-fn pins_for_target(lock: &Path, target: &compile::Target) -> Result<Vec<lock::Pin>, String> {
-    let all = lock::read(lock)?;
-    let arch = debian_arch(&target.arch);
-    let mut pins: Vec<lock::Pin> = Vec::new();
-    for p in all {
-        if p.arch == "any" || p.arch == arch {
-            pins.push(p);
-        }
-    }
+/// The rows of `vendor/sources.lock` this target needs: every source row, and the binary rows
+/// of its Debian architecture.
+fn pins_for_target(lock: &Path, target: &Target) -> Result<Vec<lock::Pin>, String> {
+    let arch = target.debian_arch();
+    let pins: Vec<lock::Pin> = lock::read(lock)?
+        .into_iter()
+        .filter(|p| p.arch == "any" || p.arch == arch)
+        .collect();
     if !pins.iter().any(|p| p.component == "ruy") {
         return Err(format!(
-            "vendor/sources.lock pins no ruy package for the Debian architecture `{arch}`; \
-             add the `libruy-dev` row for it (see README, \"Platforms\")"
+            "vendor/sources.lock pins no ruy package for the Debian architecture `{arch}` \
+             (target {}): Debian's `libruy-dev` has rows for amd64, arm64 and armhf only",
+            target.triple
         ));
     }
     Ok(pins)
@@ -263,7 +227,7 @@ fn build_native(
     vendor: &Path,
     pins: &[lock::Pin],
     files: &[PathBuf],
-    target: &compile::Target,
+    target: &Target,
     xnnpack: bool,
     out_dir: &Path,
     dest: &Path,

@@ -1,0 +1,114 @@
+//! What we compile for, from cargo's description of the target (never from the host), and the
+//! C/C++ compilers the `cc` crate picks for it — with a message that says what to install when
+//! one is missing (a cross compiler, typically).
+
+use std::process::Command;
+
+pub struct Target {
+    /// The cargo target triple, e.g. `armv7-unknown-linux-gnueabihf`.
+    pub triple: String,
+    /// `CARGO_CFG_TARGET_ARCH`: `x86_64`, `aarch64`, `arm`, …
+    pub arch: String,
+    /// `CARGO_CFG_TARGET_OS`: `linux`, …
+    pub os: String,
+    host: String,
+}
+
+impl Target {
+    pub fn from_cargo() -> Result<Self, String> {
+        let var = |n: &str| std::env::var(n).map_err(|_| format!("cargo did not set {n}"));
+        Ok(Target {
+            triple: var("TARGET")?,
+            arch: var("CARGO_CFG_TARGET_ARCH")?,
+            os: var("CARGO_CFG_TARGET_OS")?,
+            host: var("HOST")?,
+        })
+    }
+
+    pub fn is_x86(&self) -> bool {
+        self.arch == "x86_64" || self.arch == "x86"
+    }
+
+    /// 32-bit ARM (`armv7-unknown-linux-gnueabihf` and friends).
+    pub fn is_arm32(&self) -> bool {
+        self.arch == "arm"
+    }
+
+    pub fn is_linux(&self) -> bool {
+        self.os == "linux" || self.os == "android"
+    }
+
+    /// The Debian architecture name, for the binary package rows of `vendor/sources.lock`.
+    pub fn debian_arch(&self) -> &str {
+        match self.arch.as_str() {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            "x86" => "i386",
+            "arm" => "armhf",
+            a => a,
+        }
+    }
+
+    /// The Debian package that brings the C++ compiler `cc` looks for by default.
+    fn compiler_package(&self) -> String {
+        if self.triple == self.host {
+            return "g++".into();
+        }
+        match self.arch.as_str() {
+            "aarch64" => "g++-aarch64-linux-gnu".into(),
+            "arm" => "g++-arm-linux-gnueabihf".into(),
+            "x86_64" => "g++-x86-64-linux-gnu".into(),
+            a => format!("a C++ cross compiler for {a}"),
+        }
+    }
+}
+
+/// One compiler as the cache key sees it: its command line and `--version` output.
+pub struct Compiler {
+    pub line: String,
+    pub version: Vec<u8>,
+}
+
+/// The C and C++ compilers for `target`, each checked to run.
+pub fn compilers(target: &Target) -> Result<Vec<Compiler>, String> {
+    let mut out = Vec::new();
+    for cpp in [false, true] {
+        let tool = cc::Build::new()
+            .cpp(cpp)
+            .opt_level(2)
+            .debug(false)
+            .try_get_compiler()
+            .map_err(|e| e.to_string())?;
+        // Path and arguments only: `Command`'s Debug form also lists the whole environment.
+        let mut line = tool.path().as_os_str().to_string_lossy().into_owned();
+        for a in tool.args() {
+            line.push(' ');
+            line.push_str(&a.to_string_lossy());
+        }
+        let ran = Command::new(tool.path()).arg("--version").output();
+        let version = match ran {
+            Ok(o) if o.status.success() => o.stdout,
+            other => {
+                let why = match other {
+                    Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+                    Err(e) => e.to_string(),
+                };
+                let lang = if cpp { "C++" } else { "C" };
+                let var = if cpp { "CXX" } else { "CC" };
+                return Err(format!(
+                    "no working {lang} compiler for the target {t}: `{p}` did not run ({why}).\n\
+                     Install it (Debian/Ubuntu: `sudo apt-get install {pkg}`), or name another \
+                     one with {var}_{u}=….\n\
+                     Or link a native build made elsewhere: TFLITE_SYS_PREBUILT_DIR (see the \
+                     README, \"Building\").",
+                    t = target.triple,
+                    p = tool.path().display(),
+                    pkg = target.compiler_package(),
+                    u = target.triple.replace('-', "_"),
+                ));
+            }
+        };
+        out.push(Compiler { line, version });
+    }
+    Ok(out)
+}

@@ -145,7 +145,8 @@ impl Ctx<'_> {
         // (optimized_ops.h, Eigen, ruy, gemmlowp) are most of each one's compile time. The
         // chunks go first, so the two cores are not left with one long file at the end.
         let dir = self.obj_dir.join("unity");
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         for (k, chunk) in unity.chunks(UNITY_CHUNK).enumerate() {
             let text: String = chunk
                 .iter()

@@ -93,7 +93,9 @@ impl Delegate {
                 .map(Delegate::Xnnpack)
                 .ok_or(Error::Tflite {
                     call: "TfLiteXNNPackDelegateCreate",
-                    tflite_message: "XNNPACK could not be initialised on this CPU".into(),
+                    tflite_message: "XNNPACK could not be initialised on this processor \
+                                     (it needs SSE2 on x86, ARMv6 with VFP on 32-bit ARM)"
+                        .into(),
                 })
         }
     }

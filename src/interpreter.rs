@@ -71,8 +71,13 @@ impl TensorId for &String {
     }
 }
 
-/// Default for [`InterpreterBuilder::memory_limit`]: 8 GiB.
-pub const DEFAULT_MEMORY_LIMIT: usize = 8 << 30;
+/// Default for [`InterpreterBuilder::memory_limit`]: 8 GiB on 64-bit targets; on 32-bit ones
+/// (armv7), where 8 GiB does not fit in a `usize`, the largest object size, `isize::MAX` bytes.
+pub const DEFAULT_MEMORY_LIMIT: usize = if usize::BITS >= 64 {
+    8 << 30
+} else {
+    isize::MAX as usize
+};
 
 /// Configures and builds an [`Interpreter`]; from [`Interpreter::builder`].
 ///
@@ -120,7 +125,8 @@ impl<'m> InterpreterBuilder<'m> {
     }
 
     /// The most tensor memory [`Interpreter::allocate_tensors`] accepts, in bytes: the sum of
-    /// all non-constant tensors (an upper bound of TFLite's arena; default 8 GiB). TFLite
+    /// all non-constant tensors (an upper bound of TFLite's arena; default
+    /// [`DEFAULT_MEMORY_LIMIT`]: 8 GiB on 64-bit targets). TFLite
     /// reserves arena memory lazily, so a model declaring a huge shape would otherwise only
     /// fail when the memory is touched — by the out-of-memory killer.
     pub fn memory_limit(mut self, bytes: usize) -> Self {
@@ -200,9 +206,10 @@ impl<'m> InterpreterBuilder<'m> {
     /// allocated yet: call [`Interpreter::allocate_tensors`].
     ///
     /// If XNNPACK cannot take the graph (TFLite refuses static-shape delegates on graphs with
-    /// dynamic-sized tensors, e.g. string outputs), the interpreter runs on TFLite's builtin
-    /// kernels, as Google's runtimes do; [`Interpreter::delegate_skipped`] says why. Set
-    /// [`XnnpackOptions::required`] to get an error instead.
+    /// dynamic-sized tensors, e.g. string outputs) or cannot start on this processor (an ARM
+    /// core without VFP), the interpreter runs on TFLite's builtin kernels, as Google's runtimes
+    /// do; [`Interpreter::delegate_skipped`] says why. Set [`XnnpackOptions::required`] to get
+    /// an error instead.
     pub fn build(self) -> Result<Interpreter> {
         if let Some(e) = &self.rust_op_error {
             return Err(Error::CustomOp(e.clone()));
@@ -211,8 +218,16 @@ impl<'m> InterpreterBuilder<'m> {
         let Some(x) = &self.xnnpack else {
             return self.create(all_builtin);
         };
+        let d = match Delegate::xnnpack(x, self.num_threads) {
+            Ok(d) => d,
+            Err(e) if !x.required => {
+                let mut it = self.create(all_builtin)?;
+                it.delegate_skipped = Some(e.to_string());
+                return Ok(it);
+            }
+            Err(e) => return Err(e),
+        };
         let mut it = self.create(self.builtin_threads.unwrap_or(1))?;
-        let d = Delegate::xnnpack(x, self.num_threads)?;
         it.reporter.clear();
         // SAFETY: valid interpreter and delegate; the delegate is kept in `it.delegates`, so it
         // outlives the interpreter whether or not it was applied.

@@ -122,12 +122,10 @@ impl Ctx<'_> {
             // Eigen's for convolutions - whose workers spun against each other on 2 cores:
             // 2 threads were slower than 1 (transformer block 1.09 -> 1.23 ms).
             .define("TFLITE_WITH_RUY", None);
-        if self.target.is_arm32() {
-            // The builtin kernels have no run-time dispatch: on armv7 they use NEON (as Google's
-            // armhf builds do), so the library needs a NEON CPU (every Cortex-A7/A8/A9/A15/A53…).
-            // cc's default for the target is the NEON-less `-mfpu=vfpv3-d16`; the last flag wins.
-            b.flag("-mfpu=neon");
-        }
+        // On armv7 the builtin kernels keep the target's baseline (cc's `-mfpu=vfpv3-d16`, no
+        // NEON): Debian's armhf ruy is built that way, and TFLite instantiates ruy's templates,
+        // whose NEON paths would call kernels that archive does not have. XNNPACK picks its
+        // NEON kernels at run time.
         let root = self.d("tensorflow");
         let mut unity = Vec::new();
         let mut separate = Vec::new();
@@ -340,18 +338,47 @@ impl Ctx<'_> {
         Ok(objs)
     }
 
+    /// Flags every XNNPACK microkernel gets on this architecture, as XNNPACK's CMake sets them
+    /// on ARM: ARM (not Thumb) state on 32-bit, no errno for math calls (the FP16 polyfills).
+    fn microkernel_flags(&self) -> Vec<&'static str> {
+        let mut f = Vec::new();
+        if self.target.is_arm32() {
+            f.push("-marm");
+        }
+        if !self.target.is_x86() {
+            f.push("-fno-math-errno");
+        }
+        f
+    }
+
+    /// Whether the C compiler takes an ISA's `flags` together with the microkernel flags, by
+    /// compiling an empty file (`cc`'s probe tries one flag at a time, and `-march=armv6`
+    /// alone fails in Debian's Thumb-default armhf compiler).
+    fn accepts(&self, flags: &[&str]) -> bool {
+        let Ok(tool) = base(false).try_get_compiler() else {
+            return false;
+        };
+        let obj = self.obj_dir.join("isa-probe.o");
+        let _ = std::fs::create_dir_all(&self.obj_dir);
+        tool.to_command()
+            .args(self.microkernel_flags())
+            .args(flags)
+            .args(["-x", "c", "-c", "-", "-o"])
+            .arg(&obj)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     pub fn xnnpack(&self, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
         let d = self.d("xnnpack");
         let isas = crate::isa::xnnpack_isas(&self.target.arch);
         let kernels = read_list(&self.lists.join("xnnpack-microkernels.txt"))?;
         let mut enabled = Vec::new();
-        let probe = base(false);
         for isa in &isas {
-            if isa
-                .flags
-                .iter()
-                .all(|f| probe.is_flag_supported(f).unwrap_or(false))
-            {
+            if self.accepts(isa.flags) {
                 enabled.push(isa);
             } else {
                 crate::progress(&format!(
@@ -415,13 +442,8 @@ impl Ctx<'_> {
             };
             let mut b = base(false);
             defines(&mut b);
-            // XNNPACK's CMake on ARM: every microkernel in ARM (not Thumb) state on 32-bit, and
-            // without errno for math calls (the FP16 polyfills rely on it).
-            if self.target.is_arm32() {
-                b.flag("-marm");
-            }
-            if !self.target.is_x86() {
-                b.flag("-fno-math-errno");
+            for f in self.microkernel_flags() {
+                b.flag(f);
             }
             for f in isa.flags {
                 b.flag(f);

@@ -159,6 +159,7 @@ fn run() -> Result<(), String> {
         if target.is_linux() {
             shim::glibc_compat(&csrc, &tmp)?;
         }
+        remove_objects(&tmp);
         bindings::generate(
             &[tmp.join("include"), csrc.clone()],
             &bindings::headers(xnnpack),
@@ -176,6 +177,15 @@ fn run() -> Result<(), String> {
     }
     identity.verify(&dir)?;
     prebuilt::link(&dir, &target, &out_dir)
+}
+
+/// The shims' object files, left beside their archives by `cc`: not part of the folder.
+fn remove_objects(dir: &Path) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().extension().is_some_and(|x| x == "o") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 fn read(p: &Path) -> Result<Vec<u8>, String> {

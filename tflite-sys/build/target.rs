@@ -97,7 +97,7 @@ pub fn compilers(target: &Target) -> Result<Vec<Compiler>, String> {
                 let var = if cpp { "CXX" } else { "CC" };
                 return Err(format!(
                     "no working {lang} compiler for the target {t}: `{p}` did not run ({why}).\n\
-                     Install it (Debian/Ubuntu: `sudo apt-get install {pkg}`), or name another \
+                     Install it (Debian/Ubuntu: `apt-get install {pkg}`, as root), or name another \
                      one with {var}_{u}=….\n\
                      Or link a native build made elsewhere: TFLITE_SYS_PREBUILT_DIR (see the \
                      README, \"Building\").",

@@ -16,16 +16,25 @@ fn f32s(bytes: &[u8]) -> Vec<f32> {
 
 fn main() {
     let model_bytes: &[u8] = include_bytes!("../tests/data/conv_dense.tflite");
+    // TFLite's flatbuffer verifier checks alignment; `include_bytes!` data has none.
+    let store: Vec<u64> = model_bytes
+        .chunks(8)
+        .map(|c| {
+            let mut word = [0u8; 8];
+            word[..c.len()].copy_from_slice(c);
+            u64::from_ne_bytes(word)
+        })
+        .collect();
     let input = f32s(include_bytes!("../tests/data/conv_dense.in.f32"));
     let reference = f32s(include_bytes!("../tests/data/conv_dense.out.f32"));
     // SAFETY: every pointer passed below comes from the matching create call and is checked for
-    // null; the model bytes are a 'static slice that outlives the model and interpreter.
+    // null; `store` holds the model bytes and outlives the model and interpreter.
     unsafe {
         println!(
             "TensorFlow Lite {}",
             CStr::from_ptr(TfLiteVersion()).to_string_lossy()
         );
-        let model = TfLiteModelCreate(model_bytes.as_ptr() as *const c_void, model_bytes.len());
+        let model = TfLiteModelCreate(store.as_ptr() as *const c_void, model_bytes.len());
         assert!(!model.is_null(), "model refused");
         let options = TfLiteInterpreterOptionsCreate();
         let xopts = TfLiteXNNPackDelegateOptionsDefault();

@@ -4,7 +4,9 @@
 //!
 //! Everything here is `unsafe` and mirrors the C headers one to one; the `tflite` crate is the
 //! safe API. The native library is compiled by this crate's build script from pinned Debian
-//! source packages (see the repository README) and linked statically.
+//! source packages (see the repository README) for the cargo target — x86_64, aarch64 and
+//! armv7 Linux, cross-compiling with the `cc` crate's compilers — and linked statically; or a
+//! folder made by an earlier build is linked as it is (`TFLITE_SYS_PREBUILT_DIR`).
 //!
 //! C enums are plain integer constants (`kTfLiteOk`, `kTfLiteFloat32`, …), so any value the
 //! library returns is representable.

@@ -18,6 +18,20 @@ fn f32s(bytes: &[u8]) -> Vec<f32> {
         .collect()
 }
 
+/// The model bytes in an 8-byte-aligned buffer: TFLite's flatbuffer verifier checks the
+/// alignment of every scalar, and `include_bytes!` data has none (on armv7 it lands unaligned).
+/// The buffer must outlive the model made from it.
+fn aligned(bytes: &[u8]) -> Vec<u64> {
+    bytes
+        .chunks(8)
+        .map(|c| {
+            let mut word = [0u8; 8];
+            word[..c.len()].copy_from_slice(c);
+            u64::from_ne_bytes(word)
+        })
+        .collect()
+}
+
 /// What a do-nothing delegate, applied after the others, sees in the execution plan:
 /// one (builtin code, custom name) per node.
 #[derive(Default)]
@@ -72,7 +86,8 @@ fn run(model_bytes: &[u8], input: &[f32], xnnpack: bool) -> Run<f32> {
 /// the input and output as raw bytes of the input's `dtype`.
 fn run_bytes(model_bytes: &[u8], dtype: TfLiteType, input: &[u8], xnnpack: bool) -> Run<u8> {
     unsafe {
-        let model = TfLiteModelCreate(model_bytes.as_ptr() as *const c_void, model_bytes.len());
+        let store = aligned(model_bytes);
+        let model = TfLiteModelCreate(store.as_ptr() as *const c_void, model_bytes.len());
         assert!(!model.is_null(), "TfLiteModelCreate refused a valid model");
         let options = TfLiteInterpreterOptionsCreate();
         TfLiteInterpreterOptionsSetNumThreads(options, 1);

@@ -100,7 +100,7 @@ pub fn compilers(target: &Target) -> Result<Vec<Compiler>, String> {
                      Install it (Debian/Ubuntu: `apt-get install {pkg}`, as root), or name another \
                      one with {var}_{u}=….\n\
                      Or link a native build made elsewhere: TFLITE_SYS_PREBUILT_DIR (see the \
-                     README, \"Building\").",
+                     README, \"Reusing a native build\").",
                     t = target.triple,
                     p = tool.path().display(),
                     pkg = target.compiler_package(),

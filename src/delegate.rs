@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::sys;
+#[cfg(feature = "xnnpack")]
 use std::ptr::NonNull;
 
 /// Options of the XNNPACK delegate (see [`InterpreterBuilder::xnnpack`](crate::InterpreterBuilder)).

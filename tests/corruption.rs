@@ -156,16 +156,16 @@ fn mutate(good: &[u8], case: u64) -> Vec<u8> {
 #[test]
 fn former_crashers_are_errors_now() {
     let cases: [(&str, u64, &str); 11] = [
-        // XNNPACK's graph fusion called abort(): vendor/patches/xnnpack/0001 (both mutations
+        // XNNPACK's graph fusion called abort(): tflite-sys/vendor/patches/xnnpack/0001 (both mutations
         // also make an operator read a tensor nothing writes: refused at load now).
         ("tflite-sys/tests/data/conv_dense.tflite", 15, "refused"),
         ("examples/digits/digits_int8.tflite", 1166, "refused"),
         // Output listed as no tensor: null pointer in our layer, now refused at build.
         ("tests/models/signatures.tflite", 1233, "no interpreter"),
-        // Partitioning indexed with an output nobody computes: vendor/patches/tensorflow/0002;
+        // Partitioning indexed with an output nobody computes: tflite-sys/vendor/patches/tensorflow/0002;
         // now refused at load by our graph check (src/flatbuffer.rs), the patch stays behind it.
         ("tflite-sys/tests/data/add_mul.tflite", 636, "refused"),
-        // Missing subgraph vector dereferenced: vendor/patches/tensorflow/0002.
+        // Missing subgraph vector dereferenced: tflite-sys/vendor/patches/tensorflow/0002.
         (
             "tflite-sys/tests/data/add_mul.tflite",
             791,
@@ -193,7 +193,7 @@ fn former_crashers_are_errors_now() {
         ("tests/models/all_dtypes.tflite", 105, "no allocation"),
         // XNNPACK's graph fusion again (the first pass, without delegates, runs).
         ("tflite-sys/tests/data/conv_dense.tflite", 19, "ran"),
-        // RESHAPE and STRIDED_SLICE used missing (-1) inputs: vendor/patches/tensorflow/0003.
+        // RESHAPE and STRIDED_SLICE used missing (-1) inputs: tflite-sys/vendor/patches/tensorflow/0003.
         ("tests/models/all_dtypes.tflite", 337, "no interpreter"),
         (
             "examples/digits/digits_float32.tflite",
@@ -271,7 +271,7 @@ fn zero_huge_and_negative_shape_declarations() {
 }
 
 /// Inputs the fuzzer (`fuzz/`, see the README) found crashing, kept as they were found. The
-/// comment says what each did before vendor/patches/tensorflow/0004; the leak and the
+/// comment says what each did before tflite-sys/vendor/patches/tensorflow/0004; the leak and the
 /// out-of-bounds read show only under `.ci/valgrind` or the fuzz build's AddressSanitizer,
 /// the others killed the process.
 #[test]
@@ -292,13 +292,13 @@ fn fuzz_findings_are_errors_now() {
         ("constant_listed_as_input.tflite", "ran"),
         // Found with the compatibility corpus as seeds. A stride of 16 777 217: division by
         // zero in the optimized DEPTHWISE_CONV_2D; a stride of 14 942 209: heap read out of
-        // bounds in CONV_2D's GEMM (vendor/patches/tensorflow/0006 bounds strides).
+        // bounds in CONV_2D's GEMM (tflite-sys/vendor/patches/tensorflow/0006 bounds strides).
         ("depthwise_conv_huge_stride.tflite", "no interpreter"),
         ("conv_huge_stride.tflite", "no interpreter"),
         // One tensor written by two operators: the arena planner left it unallocated and
         // FULLY_CONNECTED wrote through a null pointer. Refused at load (src/flatbuffer.rs).
         ("tensor_with_two_writers.tflite", "refused"),
-        // Second round with the compatibility corpus as seeds (vendor/patches/tensorflow/0007):
+        // Second round with the compatibility corpus as seeds (tflite-sys/vendor/patches/tensorflow/0007):
         // AVERAGE_POOL_2D over a tensor with a zero dimension read its null data pointer;
         ("average_pool_empty_tensor.tflite", "ran"),
         // RESHAPE of a float32 input into a uint16 output: heap write past the output (the

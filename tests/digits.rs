@@ -35,7 +35,7 @@ fn run(variant: &str, xnnpack: bool) -> tflite::Result<(bool, Vec<Vec<f32>>)> {
         builder.no_delegates().build()?
     };
     // Keras' Flatten with a dynamic batch becomes SHAPE/STRIDED_SLICE/PACK/RESHAPE; with our
-    // PACK patch (vendor/patches/tensorflow) the graph stays static and XNNPACK takes it.
+    // PACK patch (tflite-sys/vendor/patches/tensorflow) the graph stays static and XNNPACK takes it.
     assert_eq!(it.has_delegate(), xnnpack, "{:?}", it.delegate_skipped());
     it.allocate_tensors()?;
     let (shape, images) = npy::<f32>("test_images.npy");
@@ -141,7 +141,7 @@ fn int8_matches_google_runtime_bit_for_bit() {
 #[test]
 fn dynamic_range_matches_google_runtime() {
     // TF 2.21's converter writes FULLY_CONNECTED version 12 (per-channel dynamic-range
-    // weights), which TFLite 2.14.1 did not have: vendor/patches/tensorflow/0005 backports it.
+    // weights), which TFLite 2.14.1 did not have: tflite-sys/vendor/patches/tensorflow/0005 backports it.
     // The hybrid kernel quantizes each input row on the fly and sums int8 products; its float
     // rescaling order differs between builds (SIMD width), so 1e-4 here, not 1e-5.
     check("dynamic_range", 1e-4);

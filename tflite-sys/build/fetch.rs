@@ -159,7 +159,7 @@ fn fetch_with_apt(missing: &[&Pin], downloads: &Path, state: &Path) -> Result<()
         1. let this build reach the Debian archive: it needs `apt-get` and a Debian mirror in \
         /etc/apt/sources.list(.d) (it adds the deb-src entries itself, in a private apt state \
         under the cache, without root), or set TFLITE_SYS_DEBIAN_MIRROR to a mirror URI;\n  \
-        2. put the files listed in vendor/sources.lock into a folder and set \
+        2. put the files listed in tflite-sys/vendor/sources.lock into a folder and set \
         TFLITE_SYS_VENDOR_DIR to it (see README, \"Offline builds\").";
     let (mirror, keyring) = machine_mirror()
         .ok_or_else(|| format!("no Debian mirror found in the apt configuration.\n{how}"))?;

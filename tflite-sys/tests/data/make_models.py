@@ -9,7 +9,7 @@ Models (float32, fixed weights from a seeded generator, converted by the current
 - conv_dense.tflite: [1, 8, 8, 3] -> Conv2D(4, 3x3, relu) -> Flatten -> Dense(5) -> Softmax.
   Every op in it is one XNNPACK takes over, so with the delegate the execution plan is one node.
 - dense_gelu.tflite: [1, 32] -> Dense(32) -> exact GELU. TFLite 2.14's XNNPACK delegate took
-  no GELU; with our patch (vendor/patches/tensorflow/0008) the plan is one node here too.
+  no GELU; with our patch (tflite-sys/vendor/patches/tensorflow/0008) the plan is one node here too.
 - dense_int8.tflite: [1, 64] -> Dense(32, relu) -> Dense(10), full int8 (int8 input and
   output). The converter quantizes Dense weights per output channel, which TFLite 2.14's
   XNNPACK delegate refused; with our patch 0009 the plan is one node.

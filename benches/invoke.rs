@@ -36,12 +36,7 @@ fn models(c: &mut Criterion) {
         for threads in [1, 2] {
             for xnnpack in [true, false] {
                 let builder = Interpreter::builder(&model).num_threads(threads);
-                let mut it = if xnnpack {
-                    builder.build()
-                } else {
-                    builder.no_delegates().build()
-                }
-                .expect("interpreter");
+                let mut it = builder.use_xnnpack(xnnpack).build().expect("interpreter");
                 it.allocate_tensors().expect("allocate");
                 let id = format!(
                     "{name}/t{threads}/{}",
@@ -98,13 +93,15 @@ fn overhead(c: &mut Criterion) {
 
     let model = Model::from_static(bytes).expect("model");
     let mut it = Interpreter::builder(&model)
-        .no_delegates()
+        .use_xnnpack(false)
         .build()
         .expect("interpreter");
     it.allocate_tensors().expect("allocate");
     group.bench_function("tflite/copy_in+invoke", |b| {
         b.iter(|| {
-            it.copy_input_from(0, &input).expect("copy");
+            it.input_mut(0)
+                .and_then(|mut t| t.copy_from_slice(&input))
+                .expect("copy");
             it.invoke().expect("invoke");
         })
     });

@@ -10,7 +10,7 @@
 //! scaled to [0, 1] and give 10 class scores, like the committed ones.
 
 use std::time::{Duration, Instant};
-use tflite::{DataType, Error, Interpreter, Model};
+use tflite::{Error, Interpreter, Model};
 
 const VARIANTS: [(&str, &[u8]); 4] = [
     ("float32", include_bytes!("digits/digits_float32.tflite")),
@@ -66,19 +66,11 @@ struct Outcome {
 }
 
 fn classify(model: &Model, images: &[f32], labels: &[i64], o: &Options) -> tflite::Result<Outcome> {
-    let builder = Interpreter::builder(model).num_threads(o.threads);
-    let mut it = if o.xnnpack {
-        builder.build()?
-    } else {
-        builder.no_delegates().build()?
-    };
+    let mut it = Interpreter::builder(model)
+        .num_threads(o.threads)
+        .use_xnnpack(o.xnnpack)
+        .build()?;
     it.allocate_tensors()?;
-    let input = it.input_info(0)?;
-    let quant = input
-        .quantization
-        .per_tensor()
-        .filter(|_| input.dtype == DataType::Int8);
-    let out_quant = it.output_info(0)?.quantization.per_tensor();
     let mut outcome = Outcome {
         correct: 0,
         latencies: Vec::new(),
@@ -86,17 +78,12 @@ fn classify(model: &Model, images: &[f32], labels: &[i64], o: &Options) -> tflit
         xnnpack_skipped: it.delegate_skipped().map(str::to_string),
     };
     for (image, label) in images.chunks_exact(64).zip(labels) {
-        match quant {
-            Some(q) => it.copy_input_from(0, &q.quantize_slice::<i8>(image))?,
-            None => it.copy_input_from(0, image)?,
-        }
+        // Quantized with the input's scale and zero point for the int8 model; copied for float.
+        it.input_mut(0)?.quantize_from(image)?;
         let started = Instant::now();
         it.invoke()?;
         outcome.latencies.push(started.elapsed());
-        let scores: Vec<f32> = match (quant, out_quant) {
-            (Some(_), Some(oq)) => oq.dequantize_slice(it.output::<i8>(0)?),
-            _ => it.output::<f32>(0)?.to_vec(),
-        };
+        let scores = it.output(0)?.dequantize()?;
         let predicted = scores
             .iter()
             .enumerate()

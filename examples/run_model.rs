@@ -143,36 +143,31 @@ macro_rules! with_element {
     };
 }
 
+// Interpreter and signature runner hand out the same `Tensor` views, by position or name.
 impl Graph<'_> {
     fn names(&self, inputs: bool) -> Vec<String> {
         match self {
             Graph::Main(it) => {
-                let infos = if inputs { it.inputs() } else { it.outputs() };
-                infos.into_iter().map(|t| t.name).collect()
+                let ts = if inputs { it.inputs() } else { it.outputs() };
+                ts.iter().map(|t| t.name()).collect()
             }
-            Graph::Signature(r) => {
-                if inputs {
-                    r.input_names()
-                } else {
-                    r.output_names()
-                }
-            }
+            Graph::Signature(r) if inputs => r.input_names(),
+            Graph::Signature(r) => r.output_names(),
         }
     }
     fn info(&self, inputs: bool, k: usize) -> tflite::Result<TensorInfo> {
-        let name = &self.names(inputs)[k];
-        match (self, inputs) {
-            (Graph::Main(it), true) => it.input_info(k),
-            (Graph::Main(it), false) => it.output_info(k),
-            (Graph::Signature(r), true) => r.input_info(name),
-            (Graph::Signature(r), false) => r.output_info(name),
-        }
+        let t = match (self, inputs) {
+            (Graph::Main(it), true) => it.input(k)?,
+            (Graph::Main(it), false) => it.output(k)?,
+            (Graph::Signature(r), true) => r.input(k)?,
+            (Graph::Signature(r), false) => r.output(k)?,
+        };
+        Ok(t.info())
     }
     fn resize(&mut self, k: usize, shape: &[usize]) -> tflite::Result<()> {
-        let name = self.names(true)[k].clone();
         match self {
             Graph::Main(it) => it.resize_input(k, shape),
-            Graph::Signature(r) => r.resize_input(&name, shape),
+            Graph::Signature(r) => r.resize_input(k, shape),
         }
     }
     fn allocate(&mut self) -> tflite::Result<()> {
@@ -188,17 +183,15 @@ impl Graph<'_> {
         }
     }
     fn set<T: tflite::Element>(&mut self, k: usize, data: &[T]) -> tflite::Result<()> {
-        let name = self.names(true)[k].clone();
         match self {
-            Graph::Main(it) => it.copy_input_from(k, data),
-            Graph::Signature(r) => r.copy_input_from(&name, data),
+            Graph::Main(it) => it.input_mut(k)?.copy_from_slice(data),
+            Graph::Signature(r) => r.input_mut(k)?.copy_from_slice(data),
         }
     }
     fn get<T: tflite::Element>(&self, k: usize) -> tflite::Result<Vec<T>> {
-        let name = &self.names(false)[k];
         match self {
-            Graph::Main(it) => it.output_to_vec(k),
-            Graph::Signature(r) => r.output_to_vec(name),
+            Graph::Main(it) => it.output(k)?.to_vec(),
+            Graph::Signature(r) => r.output(k)?.to_vec(),
         }
     }
 }
@@ -268,11 +261,7 @@ fn as_f64<T: Copy + 'static>(v: T) -> f64 {
 fn run(a: &Args) -> Result<bool, Failure> {
     let model = Model::from_file(&a.model)?;
     let builder = Interpreter::builder(&model).num_threads(a.threads);
-    let mut interpreter = if a.xnnpack {
-        builder.build()?
-    } else {
-        builder.no_delegates().build()?
-    };
+    let mut interpreter = builder.use_xnnpack(a.xnnpack).build()?;
     println!(
         "model {} (TensorFlow Lite {})",
         model.origin(),

@@ -25,7 +25,7 @@
 //!     },
 //!     |ctx: &mut OpContext<'_>| {
 //!         let (x, c) = (ctx.input(0)?.data::<f32>()?, ctx.input(1)?.data::<f32>()?);
-//!         let y = ctx.output(0)?.data_mut::<f32>()?;
+//!         let y = ctx.output(0)?.into_data_mut::<f32>()?;
 //!         for (y, x) in y.iter_mut().zip(x) {
 //!             *y = x + c[0];
 //!         }
@@ -34,16 +34,16 @@
 //! );
 //! let mut it = Interpreter::builder(&model).custom_op("TfliteRsTestOp", add).build()?;
 //! it.allocate_tensors()?;
-//! it.copy_input_from::<f32>(0, &[1.0, 2.0, 3.0, 4.0])?;
+//! it.input_mut(0)?.copy_from_slice(&[1f32, 2.0, 3.0, 4.0])?;
 //! it.invoke()?;
-//! assert_eq!(it.output::<f32>(0)?, [2.0, 3.0, 4.0, 5.0]);
+//! assert_eq!(it.output(0)?.data::<f32>()?, [2.0, 3.0, 4.0, 5.0]);
 //! # Ok(())
 //! # }
 //! ```
 
-use crate::dtype::{DataType, Element};
+use crate::error::Side;
 use crate::sys;
-use crate::tensor::{RawTensor, TensorInfo};
+use crate::tensor::{RawTensor, Tensor, TensorId, TensorMut};
 use std::any::Any;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CString};
@@ -178,16 +178,35 @@ impl<'a> OpContext<'a> {
         Ok(RawTensor(t as *const sys::TfLiteTensor))
     }
 
-    /// Input `index`, read-only.
-    pub fn input(&self, index: usize) -> OpResult<OpInput<'_>> {
-        Ok(OpInput {
-            t: self.raw_input(index)?,
-            _ctx: PhantomData,
+    fn tensor_id(&self, side: Side, id: impl TensorId) -> OpResult<usize> {
+        let (count, get): (usize, &dyn Fn(usize) -> OpResult<RawTensor>) = match side {
+            Side::Input => (self.num_inputs(), &|i| self.raw_input(i)),
+            Side::Output => (self.num_outputs(), &|i| self.raw_output(i)),
+        };
+        id.resolve(side, count, &|i| {
+            get(i).map(|t| t.name()).unwrap_or_default()
+        })
+        .map_err(|e| match e {
+            crate::Error::IndexOutOfRange { index, count, .. } => {
+                format!("{side} {index} requested, the node has {count}").into()
+            }
+            other => other.into(),
         })
     }
 
-    /// Output `index`, to write. Each output can be taken once per callback.
-    pub fn output(&self, index: usize) -> OpResult<OpOutput<'_>> {
+    /// Input `id` (a position, or a tensor name), read-only. In `prepare`, only constant
+    /// inputs have data.
+    pub fn input(&self, id: impl TensorId) -> OpResult<Tensor<'_>> {
+        let t = self.raw_input(self.tensor_id(Side::Input, id)?)?;
+        // SAFETY: TFLite does not write a node's inputs while the node runs, and no output
+        // handed out overlaps them (checked in `output`).
+        Ok(unsafe { Tensor::new(t, true) })
+    }
+
+    /// Output `id`, to write (its data is allocated in `invoke`). Each output can be taken
+    /// once per callback.
+    pub fn output(&self, id: impl TensorId) -> OpResult<TensorMut<'_>> {
+        let index = self.tensor_id(Side::Output, id)?;
         let t = self.raw_output(index)?;
         {
             let mut taken = self.taken.borrow_mut();
@@ -215,14 +234,14 @@ impl<'a> OpContext<'a> {
                 .into());
             }
         }
-        Ok(OpOutput {
-            t,
-            _ctx: PhantomData,
-        })
+        // SAFETY: this output was taken once in this callback and overlaps no input and no
+        // other output (checked above); TFLite does not touch it while the callback runs.
+        Ok(unsafe { TensorMut::new(t, true) })
     }
 
-    /// Sets the shape of output `index` (in `prepare`; TFLite allocates it afterwards).
-    pub fn resize_output(&mut self, index: usize, shape: &[usize]) -> OpResult {
+    /// Sets the shape of output `id` (in `prepare`; TFLite allocates it afterwards).
+    pub fn resize_output(&mut self, id: impl TensorId, shape: &[usize]) -> OpResult {
+        let index = self.tensor_id(Side::Output, id)?;
         let t = self.raw_output(index)?;
         let dims: Vec<i32> = shape
             .iter()
@@ -268,64 +287,6 @@ fn byte_range(t: RawTensor) -> (usize, usize) {
 
 fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
     a.0 < a.1 && b.0 < b.1 && a.0 < b.1 && b.0 < a.1
-}
-
-/// A read-only input of a custom operator's node.
-pub struct OpInput<'c> {
-    t: RawTensor,
-    _ctx: PhantomData<&'c ()>,
-}
-
-/// A writable output of a custom operator's node.
-pub struct OpOutput<'c> {
-    t: RawTensor,
-    _ctx: PhantomData<&'c ()>,
-}
-
-macro_rules! tensor_metadata {
-    ($ty:ident) => {
-        impl<'c> $ty<'c> {
-            /// Name, type, current shape and quantization.
-            pub fn info(&self) -> TensorInfo {
-                self.t.info()
-            }
-            /// Element type.
-            pub fn dtype(&self) -> DataType {
-                self.t.dtype()
-            }
-            /// Current shape.
-            pub fn shape(&self) -> Vec<usize> {
-                self.t.shape()
-            }
-        }
-    };
-}
-tensor_metadata!(OpInput);
-tensor_metadata!(OpOutput);
-
-impl<'c> OpInput<'c> {
-    /// The elements, if the tensor holds `T` and has data (in `prepare`, only constant inputs
-    /// do).
-    pub fn data<T: Element>(&self) -> OpResult<&'c [T]> {
-        // SAFETY: TFLite does not write a node's inputs while the node runs, and no output
-        // handed out overlaps them (checked in `OpContext::output`).
-        Ok(unsafe { self.t.view::<T>() }?)
-    }
-
-    /// The raw bytes.
-    pub fn bytes(&self) -> OpResult<&'c [u8]> {
-        // SAFETY: as in `data`.
-        Ok(unsafe { self.t.bytes() }?)
-    }
-}
-
-impl<'c> OpOutput<'c> {
-    /// The elements to write, if the tensor holds `T` and is allocated (in `invoke`).
-    pub fn data_mut<T: Element>(self) -> OpResult<&'c mut [T]> {
-        // SAFETY: this output was taken once in this callback and overlaps no input and no
-        // other output (checked in `OpContext::output`); TFLite does not touch it meanwhile.
-        Ok(unsafe { self.t.view_mut::<T>() }?)
-    }
 }
 
 // ---- plumbing: TFLite's callbacks -> the Rust op ----------------------------------------

@@ -17,7 +17,7 @@ pub enum DataType {
     UInt8,
     /// `i64`.
     Int64,
-    /// Variable-length byte strings in TFLite's packed format; see [`crate::Interpreter::input_strings`].
+    /// Variable-length byte strings in TFLite's packed format; see [`crate::Tensor::strings`] and [`crate::TensorMut::set_strings`].
     String,
     /// `bool` (one byte, 0 or 1).
     Bool,

@@ -2,74 +2,15 @@
 
 use crate::custom_op::{self, CustomOp, Registration};
 use crate::delegate::{Delegate, XnnpackOptions};
-use crate::dtype::Element;
 use crate::error::{Error, Result, Side};
 use crate::model::Model;
 use crate::reporter::{self, Reporter};
 use crate::signature::SignatureRunner;
 use crate::sys;
-use crate::tensor::{RawTensor, TensorInfo};
+use crate::tensor::{RawTensor, Tensor, TensorId, TensorMut};
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
 use std::sync::Arc;
-
-/// Names a tensor among the inputs or outputs: by position (`usize`) or by name (`&str`).
-pub trait TensorId: private::Sealed {
-    #[doc(hidden)]
-    fn resolve(&self, side: Side, count: usize, name_of: &dyn Fn(usize) -> String)
-        -> Result<usize>;
-}
-
-mod private {
-    pub trait Sealed {}
-    impl Sealed for usize {}
-    impl Sealed for &str {}
-    impl Sealed for &String {}
-}
-
-impl TensorId for usize {
-    fn resolve(&self, side: Side, count: usize, _: &dyn Fn(usize) -> String) -> Result<usize> {
-        if *self < count {
-            Ok(*self)
-        } else {
-            Err(Error::IndexOutOfRange {
-                side,
-                index: *self,
-                count,
-            })
-        }
-    }
-}
-
-impl TensorId for &str {
-    fn resolve(
-        &self,
-        side: Side,
-        count: usize,
-        name_of: &dyn Fn(usize) -> String,
-    ) -> Result<usize> {
-        let names: Vec<String> = (0..count).map(name_of).collect();
-        names
-            .iter()
-            .position(|n| n == self)
-            .ok_or_else(|| Error::NoSuchName {
-                side,
-                name: self.to_string(),
-                available: names,
-            })
-    }
-}
-
-impl TensorId for &String {
-    fn resolve(
-        &self,
-        side: Side,
-        count: usize,
-        name_of: &dyn Fn(usize) -> String,
-    ) -> Result<usize> {
-        self.as_str().resolve(side, count, name_of)
-    }
-}
 
 /// Default for [`InterpreterBuilder::memory_limit`]: 8 GiB on 64-bit targets; on 32-bit ones
 /// (armv7), where 8 GiB does not fit in a `usize`, the largest object size, `isize::MAX` bytes.
@@ -140,16 +81,22 @@ impl<'m> InterpreterBuilder<'m> {
         self
     }
 
-    /// Applies the XNNPACK delegate with these options.
-    #[cfg(feature = "xnnpack")]
-    pub fn xnnpack(mut self, options: XnnpackOptions) -> Self {
-        self.xnnpack = Some(options);
+    /// Turns the XNNPACK delegate on or off (on by default where the crate is built with the
+    /// `xnnpack` feature): off runs every op on TFLite's builtin kernels. On, in a build
+    /// without the feature, the interpreter runs on the builtin kernels and
+    /// [`Interpreter::delegate_skipped`] says why (an error with [`XnnpackOptions::required`]).
+    pub fn use_xnnpack(mut self, on: bool) -> Self {
+        self.xnnpack = if on {
+            Some(self.xnnpack.take().unwrap_or_default())
+        } else {
+            None
+        };
         self
     }
 
-    /// Runs every op on TFLite's builtin kernels: no delegate at all.
-    pub fn no_delegates(mut self) -> Self {
-        self.xnnpack = None;
+    /// Applies the XNNPACK delegate with these options (and turns it on).
+    pub fn xnnpack(mut self, options: XnnpackOptions) -> Self {
+        self.xnnpack = Some(options);
         self
     }
 
@@ -359,7 +306,7 @@ impl<'m> InterpreterBuilder<'m> {
 ///
 /// ```compile_fail,E0502
 /// # fn f(mut it: tflite::Interpreter) -> tflite::Result<()> {
-/// let out = it.output::<f32>(0)?;
+/// let out = it.output(0)?.data::<f32>()?;
 /// it.invoke()?; // error: `it` is borrowed by `out`
 /// println!("{out:?}");
 /// # Ok(()) }
@@ -378,7 +325,7 @@ impl<'m> InterpreterBuilder<'m> {
 /// # fn f(model: &tflite::Model) -> tflite::Result<()> {
 /// let view = {
 ///     let it = tflite::Interpreter::new(model)?;
-///     it.output::<f32>(0)? // error: `it` does not live long enough
+///     it.output(0)?.data::<f32>()? // error: `it` does not live long enough
 /// };
 /// # let _ = view;
 /// # Ok(()) }
@@ -601,130 +548,44 @@ impl Interpreter {
         })
     }
 
-    fn input_ready(&self, id: impl TensorId) -> Result<RawTensor> {
-        let i = self.input_id(id)?;
-        if !self.allocated {
-            return Err(Error::NotAllocated);
-        }
-        Ok(self.input_tensor(i))
+    /// Input `id` (a position or a name), read-only. Its metadata is there at once; its data
+    /// once the tensors are allocated.
+    pub fn input(&self, id: impl TensorId) -> Result<Tensor<'_>> {
+        let t = self.input_tensor(self.input_id(id)?);
+        // SAFETY: the view borrows `self`; every write needs `&mut self`.
+        Ok(unsafe { Tensor::new(t, self.allocated) })
     }
 
-    fn output_ready(&self, id: impl TensorId) -> Result<RawTensor> {
-        let i = self.output_id(id)?;
-        if !self.allocated {
-            return Err(Error::NotAllocated);
-        }
-        Ok(self.output_tensor(i))
+    /// Input `id`, to write (fill it before [`invoke`](Self::invoke)).
+    pub fn input_mut(&mut self, id: impl TensorId) -> Result<TensorMut<'_>> {
+        let t = self.input_tensor(self.input_id(id)?);
+        // SAFETY: the view borrows `self` mutably: no other view of any tensor of this
+        // interpreter exists while it lives.
+        Ok(unsafe { TensorMut::new(t, self.allocated) })
     }
 
-    /// The position of the input named `name`.
-    pub fn input_index(&self, name: &str) -> Result<usize> {
-        self.input_id(name)
+    /// Output `id` (a position or a name); its data is the last [`invoke`](Self::invoke)'s
+    /// result (zeros before the first).
+    pub fn output(&self, id: impl TensorId) -> Result<Tensor<'_>> {
+        let t = self.output_tensor(self.output_id(id)?);
+        // SAFETY: as in `input`.
+        Ok(unsafe { Tensor::new(t, self.allocated) })
     }
 
-    /// The position of the output named `name`.
-    pub fn output_index(&self, name: &str) -> Result<usize> {
-        self.output_id(name)
-    }
-
-    /// Name, type, shape and quantization of every input.
-    pub fn inputs(&self) -> Vec<TensorInfo> {
+    /// Every input, in order.
+    pub fn inputs(&self) -> Vec<Tensor<'_>> {
         (0..self.input_count())
-            .map(|i| self.input_tensor(i).info())
+            // SAFETY: as in `input`; `i` is in range.
+            .map(|i| unsafe { Tensor::new(self.input_tensor(i), self.allocated) })
             .collect()
     }
 
-    /// Name, type, shape and quantization of every output.
-    pub fn outputs(&self) -> Vec<TensorInfo> {
+    /// Every output, in order.
+    pub fn outputs(&self) -> Vec<Tensor<'_>> {
         (0..self.output_count())
-            .map(|i| self.output_tensor(i).info())
+            // SAFETY: as in `output`; `i` is in range.
+            .map(|i| unsafe { Tensor::new(self.output_tensor(i), self.allocated) })
             .collect()
-    }
-
-    /// Metadata of one input.
-    pub fn input_info(&self, id: impl TensorId) -> Result<TensorInfo> {
-        Ok(self.input_tensor(self.input_id(id)?).info())
-    }
-
-    /// Metadata of one output.
-    pub fn output_info(&self, id: impl TensorId) -> Result<TensorInfo> {
-        Ok(self.output_tensor(self.output_id(id)?).info())
-    }
-
-    /// The data of an input, to fill in place. `T` must match the tensor's type.
-    pub fn input_mut<T: Element>(&mut self, id: impl TensorId) -> Result<&mut [T]> {
-        let t = self.input_ready(id)?;
-        // SAFETY: the view borrows `self` mutably, so the tensor memory stays valid (no
-        // resize, allocate or delete) and unaliased while it lives.
-        unsafe { t.view_mut::<T>() }
-    }
-
-    /// The data of an input, read-only.
-    pub fn input<T: Element>(&self, id: impl TensorId) -> Result<&[T]> {
-        let t = self.input_ready(id)?;
-        // SAFETY: borrows `self`; nothing can write the tensor while the view lives.
-        unsafe { t.view::<T>() }
-    }
-
-    /// Copies `data` into an input; its length must equal the tensor's element count.
-    pub fn copy_input_from<T: Element>(&mut self, id: impl TensorId, data: &[T]) -> Result<()> {
-        let t = self.input_ready(id)?;
-        // SAFETY: `&mut self`: no live view aliases the tensor.
-        unsafe { t.copy_from(data) }
-    }
-
-    /// The data of an output (valid after [`invoke`](Self::invoke)). `T` must match its type.
-    pub fn output<T: Element>(&self, id: impl TensorId) -> Result<&[T]> {
-        let t = self.output_ready(id)?;
-        // SAFETY: borrows `self`; `invoke` needs `&mut self`, so the data cannot change under it.
-        unsafe { t.view::<T>() }
-    }
-
-    /// A copy of an output's data.
-    pub fn output_to_vec<T: Element>(&self, id: impl TensorId) -> Result<Vec<T>> {
-        Ok(self.output::<T>(id)?.to_vec())
-    }
-
-    /// The raw bytes of a numeric input (any type but string, bool and handle types, whose
-    /// bytes have rules TFLite relies on: use [`input_mut`](Self::input_mut) or
-    /// [`set_input_strings`](Self::set_input_strings) for those).
-    pub fn input_bytes_mut(&mut self, id: impl TensorId) -> Result<&mut [u8]> {
-        let t = self.input_ready(id)?;
-        // SAFETY: as for `input_mut`.
-        unsafe { t.bytes_mut() }
-    }
-
-    /// The raw bytes of an output, whatever its type.
-    pub fn output_bytes(&self, id: impl TensorId) -> Result<&[u8]> {
-        let t = self.output_ready(id)?;
-        // SAFETY: as for `output`.
-        unsafe { t.bytes() }
-    }
-
-    /// Writes a string input (the tensor's element count must equal `items.len()`; resize
-    /// the input first if needed).
-    pub fn set_input_strings<S: AsRef<[u8]>>(
-        &mut self,
-        id: impl TensorId,
-        items: &[S],
-    ) -> Result<()> {
-        let t = self.input_ready(id)?;
-        // SAFETY: `&mut self`: no live view aliases the tensor.
-        unsafe { t.set_strings(items) }
-    }
-
-    /// Reads a string output.
-    pub fn output_strings(&self, id: impl TensorId) -> Result<Vec<Vec<u8>>> {
-        let t = self.output_ready(id)?;
-        // SAFETY: as for `output`.
-        unsafe { t.strings() }
-    }
-
-    /// Reads a string input.
-    pub fn input_strings(&self, id: impl TensorId) -> Result<Vec<Vec<u8>>> {
-        let t = self.input_ready(id)?;
-        // SAFETY: as for `input`.
-        unsafe { t.strings() }
     }
 
     /// The keys of the model's signatures (e.g. `serving_default`).

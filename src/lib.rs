@@ -13,13 +13,13 @@
 //! let mut interpreter = Interpreter::new(&model)?;   // XNNPACK on, 1 thread
 //! interpreter.allocate_tensors()?;
 //!
-//! let info = interpreter.input_info(0)?;
-//! assert_eq!(info.shape, [1, 8]);
-//! interpreter.input_mut::<f32>(0)?.copy_from_slice(&[0., 1., 2., 3., 4., 5., 6., 7.]);
+//! let mut x = interpreter.input_mut(0)?;            // a `TensorMut`, by position or name
+//! assert_eq!(x.shape(), [1, 8]);
+//! x.copy_from_slice(&[0f32, 1., 2., 3., 4., 5., 6., 7.])?;
 //! interpreter.invoke()?;
 //!
-//! let y = interpreter.output::<f32>(0)?;
-//! assert_eq!(y, [1.5, 4.5, 7.5, 10.5, 13.5, 16.5, 19.5, 22.5]);
+//! let y = interpreter.output(0)?;                    // a `Tensor`
+//! assert_eq!(y.data::<f32>()?, [1.5, 4.5, 7.5, 10.5, 13.5, 16.5, 19.5, 22.5]);
 //! # Ok(())
 //! # }
 //! ```
@@ -35,7 +35,9 @@ mod dtype;
 mod error;
 mod flatbuffer;
 mod interpreter;
+pub mod logging;
 mod model;
+mod ops;
 mod quant;
 mod reporter;
 mod signature;
@@ -45,11 +47,11 @@ pub use delegate::XnnpackOptions;
 pub use dtype::{DataType, Element};
 pub use error::{Error, Result, Side};
 pub use half::f16;
-pub use interpreter::{Interpreter, InterpreterBuilder, TensorId, DEFAULT_MEMORY_LIMIT};
-pub use model::{Model, ModelInfo};
+pub use interpreter::{Interpreter, InterpreterBuilder, DEFAULT_MEMORY_LIMIT};
+pub use model::{Model, OperatorInfo, SignatureInfo};
 pub use quant::{Quantization, QuantizationParams, Quantized};
 pub use signature::SignatureRunner;
-pub use tensor::TensorInfo;
+pub use tensor::{Tensor, TensorId, TensorInfo, TensorMut};
 /// The raw C API, for what the safe API does not cover yet.
 pub use tflite_sys as sys;
 

@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::flatbuffer;
 use crate::reporter::{self, Reporter};
 use crate::sys;
+use crate::tensor::TensorInfo;
 use std::ffi::{c_void, CString};
 use std::path::Path;
 use std::ptr::NonNull;
@@ -27,6 +28,9 @@ struct Inner {
     // Dropped after `raw` is deleted (see `Drop for Inner`).
     _bytes: Bytes,
     origin: String,
+    /// Read from the bytes at load (`None` if a table is out of bounds).
+    description: Option<flatbuffer::Description>,
+    min_runtime_version: Option<String>,
 }
 
 // SAFETY: a TfLiteModel is immutable once created; TFLite documents that one model may be used
@@ -83,6 +87,7 @@ impl Model {
         }
         let c_path = CString::new(path.as_os_str().as_encoded_bytes())
             .map_err(|_| Error::NulByte { what: "model path" })?;
+        crate::logging::install();
         let reporter = Reporter::default();
         // SAFETY: `c_path` is a valid C string; the reporter outlives the call, and TFLite uses
         // it only during the call (the C API's model reporter is local to model creation).
@@ -141,6 +146,7 @@ impl Model {
                 tflite_message: "the model is empty (0 bytes)".into(),
             });
         }
+        crate::logging::install();
         let reporter = Reporter::default();
         // SAFETY: `ptr..ptr+len` is readable and stays alive (owned by `keep`, stored in the
         // model) until TfLiteModelDelete; the reporter is only used during this call.
@@ -163,21 +169,29 @@ impl Model {
     ) -> Result<Model> {
         match NonNull::new(raw) {
             Some(raw) => {
+                // One read of the bytes: what TFLite 2.14 assumes of the graph but does not
+                // check (see flatbuffer.rs), and what the model says about itself.
+                let (check, description, min_runtime_version) = with_bytes(&bytes, |b| {
+                    (
+                        flatbuffer::check_graph(b),
+                        flatbuffer::describe(b),
+                        flatbuffer::min_runtime_version(b),
+                    )
+                })
+                .unwrap_or((Ok(()), None, None));
                 let model = Model {
                     inner: Arc::new(Inner {
                         raw,
                         _bytes: bytes,
                         origin,
+                        description,
+                        min_runtime_version,
                     }),
                 };
-                // What TFLite 2.14 assumes of the graph but does not check (see flatbuffer.rs).
-                model
-                    .with_bytes(flatbuffer::check_graph)
-                    .unwrap_or(Ok(()))
-                    .map_err(|reason| Error::InvalidModel {
-                        origin: model.inner.origin.clone(),
-                        tflite_message: reason,
-                    })?;
+                check.map_err(|reason| Error::InvalidModel {
+                    origin: model.inner.origin.clone(),
+                    tflite_message: reason,
+                })?;
                 Ok(model)
             }
             None => {
@@ -205,54 +219,96 @@ impl Model {
     }
 
     /// The oldest TensorFlow Lite version the converter says this model needs (the
-    /// `min_runtime_version` entry of its metadata, e.g. `"2.17.0"`), if it recorded one.
-    /// Read from the model bytes on each call (for a model loaded from a file, the file is read
-    /// again); [`Error::UnsupportedOp`] carries it.
+    /// `min_runtime_version` entry of its metadata, e.g. `"2.17.0"`), if it recorded one;
+    /// [`Error::UnsupportedOp`] carries it.
     pub fn min_runtime_version(&self) -> Option<String> {
-        self.with_bytes(flatbuffer::min_runtime_version).flatten()
+        self.inner.min_runtime_version.clone()
     }
 
-    /// Runs `f` on the model's bytes (for a model loaded from a file, the file is read
-    /// again; `None` if that fails).
-    fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
-        match &self.inner._bytes {
-            Bytes::Static(b) => Some(f(b)),
-            Bytes::Shared(b) => Some(f(b)),
-            Bytes::Aligned(words, len) => {
-                // SAFETY: the words hold the model's `len` bytes (see `aligned_copy`), are
-                // initialised and immutable; u8 has no alignment or validity requirement.
-                let b = unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, *len) };
-                Some(f(b))
-            }
-            Bytes::File(path) => std::fs::read(path).ok().map(|b| f(&b)),
-        }
+    fn description(&self) -> Result<&flatbuffer::Description> {
+        self.inner
+            .description
+            .as_ref()
+            .ok_or_else(|| Error::InvalidModel {
+                origin: self.inner.origin.clone(),
+                tflite_message:
+                    "the model's tensor, signature or operator tables are out of bounds".into(),
+            })
     }
 
-    /// Describes the model's inputs, outputs and signatures without building an interpreter
-    /// yourself. The TFLite 2.14 C API has no model-level queries, so this builds a
-    /// short-lived interpreter without delegates (no tensors are allocated); it fails, like
-    /// [`Interpreter::new`](crate::Interpreter::new), if the model needs an operator this
-    /// build lacks.
-    pub fn describe(&self) -> Result<ModelInfo> {
-        let it = crate::Interpreter::builder(self).no_delegates().build()?;
-        Ok(ModelInfo {
-            inputs: it.inputs(),
-            outputs: it.outputs(),
-            signature_keys: it.signature_keys(),
-        })
+    /// The main graph's inputs as the file declares them (a dynamic dimension reads as 1, as
+    /// TFLite reads it), without building an interpreter.
+    ///
+    /// ```
+    /// # fn main() -> tflite::Result<()> {
+    /// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tflite-sys/tests/data/add_mul.tflite");
+    /// let model = tflite::Model::from_file(path)?;
+    /// assert_eq!(model.inputs()?[0].shape, [1, 8]);
+    /// assert_eq!(model.operators()?.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["MUL", "ADD"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn inputs(&self) -> Result<&[TensorInfo]> {
+        Ok(&self.description()?.inputs)
+    }
+
+    /// The main graph's outputs as the file declares them.
+    pub fn outputs(&self) -> Result<&[TensorInfo]> {
+        Ok(&self.description()?.outputs)
+    }
+
+    /// The model's signatures (e.g. `serving_default`), in the file's order.
+    pub fn signatures(&self) -> Result<&[SignatureInfo]> {
+        Ok(&self.description()?.signatures)
+    }
+
+    /// The operators the model uses (its operator-code table), with how many nodes of all its
+    /// subgraphs use each.
+    pub fn operators(&self) -> Result<&[OperatorInfo]> {
+        Ok(&self.description()?.operators)
     }
 }
 
-/// What [`Model::describe`] reports.
+/// One signature of a model: its key and its named inputs and outputs.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct ModelInfo {
-    /// The main graph's inputs, with the shapes the model declares.
-    pub inputs: Vec<crate::TensorInfo>,
-    /// The main graph's outputs.
-    pub outputs: Vec<crate::TensorInfo>,
-    /// The signature keys (e.g. `serving_default`), in the model's order.
-    pub signature_keys: Vec<String>,
+pub struct SignatureInfo {
+    /// The key, e.g. `serving_default`.
+    pub key: String,
+    /// The inputs: each signature name (e.g. `x`) with the tensor it names.
+    pub inputs: Vec<(String, TensorInfo)>,
+    /// The outputs, likewise.
+    pub outputs: Vec<(String, TensorInfo)>,
+}
+
+/// One entry of a model's operator-code table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OperatorInfo {
+    /// The builtin operator's schema name (`CONV_2D`; `BUILTIN_<n>` for a code newer than
+    /// TFLite 2.14.1) or the custom op's name.
+    pub name: String,
+    /// Whether it is a custom op.
+    pub custom: bool,
+    /// The operator version the model asks for.
+    pub version: i32,
+    /// How many nodes use it.
+    pub nodes: usize,
+}
+
+/// Runs `f` on a model's bytes (for a model TFLite loaded from a file, reads the file; `None`
+/// if that fails).
+fn with_bytes<R>(bytes: &Bytes, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    match bytes {
+        Bytes::Static(b) => Some(f(b)),
+        Bytes::Shared(b) => Some(f(b)),
+        Bytes::Aligned(words, len) => {
+            // SAFETY: the words hold the model's `len` bytes (see `aligned_copy`), are
+            // initialised and immutable; u8 has no alignment or validity requirement.
+            let b = unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, *len) };
+            Some(f(b))
+        }
+        Bytes::File(path) => std::fs::read(path).ok().map(|b| f(&b)),
+    }
 }
 
 /// Copies `bytes` into 16-byte aligned storage (zero-padded to whole words).

@@ -1,10 +1,9 @@
 //! [`SignatureRunner`]: runs one signature (e.g. `serving_default`) with named inputs/outputs.
 
-use crate::dtype::Element;
 use crate::error::{Error, Result, Side};
 use crate::interpreter::{dims_i32, Interpreter};
 use crate::sys;
-use crate::tensor::{RawTensor, TensorInfo};
+use crate::tensor::{RawTensor, Tensor, TensorId, TensorMut};
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
 
@@ -17,7 +16,7 @@ use std::ptr::NonNull;
 /// ```compile_fail,E0502
 /// # fn f(it: &mut tflite::Interpreter) -> tflite::Result<()> {
 /// let mut run = it.signature_runner("serving_default")?;
-/// let y = run.output::<f32>("y")?;
+/// let y = run.output("y")?.data::<f32>()?;
 /// run.invoke()?; // error: `run` is borrowed by `y`
 /// println!("{y:?}");
 /// # Ok(()) }
@@ -125,23 +124,21 @@ impl<'i> SignatureRunner<'i> {
         self.names(Side::Output)
     }
 
-    fn c_name(&self, side: Side, name: &str) -> Result<CString> {
+    /// The signature name of input or output `id` (a position in the signature's order, or a
+    /// signature name).
+    fn resolve(&self, side: Side, id: impl TensorId) -> Result<(String, CString)> {
         let names = self.names(side);
-        if !names.iter().any(|n| n == name) {
-            return Err(Error::NoSuchName {
-                side,
-                name: name.into(),
-                available: names,
-            });
-        }
-        CString::new(name).map_err(|_| Error::NulByte {
+        let i = id.resolve(side, names.len(), &|i| names[i].clone())?;
+        let name = names[i].clone();
+        let c = CString::new(name.as_str()).map_err(|_| Error::NulByte {
             what: "tensor name",
-        })
+        })?;
+        Ok((name, c))
     }
 
-    fn tensor(&self, side: Side, name: &str) -> Result<RawTensor> {
-        let c = self.c_name(side, name)?;
-        // SAFETY: valid runner; the name exists (checked).
+    fn tensor(&self, side: Side, id: impl TensorId) -> Result<RawTensor> {
+        let (name, c) = self.resolve(side, id)?;
+        // SAFETY: valid runner; the name exists (resolved above).
         let t = unsafe {
             match side {
                 Side::Input => {
@@ -156,40 +153,46 @@ impl<'i> SignatureRunner<'i> {
         if t.is_null() {
             return Err(Error::NoSuchName {
                 side,
-                name: name.into(),
+                name,
                 available: self.names(side),
             });
         }
         Ok(RawTensor(t))
     }
 
-    fn ready(&self, side: Side, name: &str) -> Result<RawTensor> {
-        let t = self.tensor(side, name)?;
-        if !self.allocated {
-            return Err(Error::NotAllocated);
-        }
-        Ok(t)
-    }
-
     fn check(&self, call: &'static str, f: impl FnOnce() -> sys::TfLiteStatus) -> Result<()> {
         self.interp.check(call, f)
     }
 
-    /// Metadata of the input `name`.
-    pub fn input_info(&self, name: &str) -> Result<TensorInfo> {
-        Ok(self.tensor(Side::Input, name)?.info())
+    /// Input `id` of the signature (a position in [`input_names`](Self::input_names)' order,
+    /// or one of those names), read-only.
+    pub fn input(&self, id: impl TensorId) -> Result<Tensor<'_>> {
+        let t = self.tensor(Side::Input, id)?;
+        // SAFETY: the view borrows the runner; every write needs `&mut self`.
+        Ok(unsafe { Tensor::new(t, self.allocated) })
     }
 
-    /// Metadata of the output `name`.
-    pub fn output_info(&self, name: &str) -> Result<TensorInfo> {
-        Ok(self.tensor(Side::Output, name)?.info())
+    /// Input `id`, to write.
+    pub fn input_mut(&mut self, id: impl TensorId) -> Result<TensorMut<'_>> {
+        let t = self.tensor(Side::Input, id)?;
+        // SAFETY: the view borrows the runner (which borrows the interpreter) mutably: no
+        // other view exists while it lives.
+        Ok(unsafe { TensorMut::new(t, self.allocated) })
     }
 
-    /// Gives the input `name` a new shape; call [`allocate_tensors`](Self::allocate_tensors) again.
-    pub fn resize_input(&mut self, name: &str, shape: &[usize]) -> Result<()> {
-        let c = self.c_name(Side::Input, name)?;
+    /// Output `id` of the signature (a position in [`output_names`](Self::output_names)'
+    /// order, or one of those names).
+    pub fn output(&self, id: impl TensorId) -> Result<Tensor<'_>> {
+        let t = self.tensor(Side::Output, id)?;
+        // SAFETY: as in `input`.
+        Ok(unsafe { Tensor::new(t, self.allocated) })
+    }
+
+    /// Gives input `id` a new shape; call [`allocate_tensors`](Self::allocate_tensors) again.
+    pub fn resize_input(&mut self, id: impl TensorId, shape: &[usize]) -> Result<()> {
+        let (name, c) = self.resolve(Side::Input, id)?;
         let dims = dims_i32(shape).ok_or_else(|| Error::InvalidShape {
-            tensor: name.into(),
+            tensor: name,
             shape: shape.to_vec(),
             reason: "a dimension exceeds i32::MAX".into(),
         })?;
@@ -236,45 +239,5 @@ impl<'i> SignatureRunner<'i> {
         self.check("TfLiteSignatureRunnerInvoke", || unsafe {
             sys::TfLiteRsSignatureRunnerInvoke(raw)
         })
-    }
-
-    /// The data of input `name`, to fill in place.
-    pub fn input_mut<T: Element>(&mut self, name: &str) -> Result<&mut [T]> {
-        let t = self.ready(Side::Input, name)?;
-        // SAFETY: the view borrows the runner mutably: no invoke/resize/allocate meanwhile.
-        unsafe { t.view_mut::<T>() }
-    }
-
-    /// Copies `data` into input `name`.
-    pub fn copy_input_from<T: Element>(&mut self, name: &str, data: &[T]) -> Result<()> {
-        let t = self.ready(Side::Input, name)?;
-        // SAFETY: `&mut self`: no live view aliases the tensor.
-        unsafe { t.copy_from(data) }
-    }
-
-    /// Writes the string input `name`.
-    pub fn set_input_strings<S: AsRef<[u8]>>(&mut self, name: &str, items: &[S]) -> Result<()> {
-        let t = self.ready(Side::Input, name)?;
-        // SAFETY: as for `copy_input_from`.
-        unsafe { t.set_strings(items) }
-    }
-
-    /// The data of output `name`.
-    pub fn output<T: Element>(&self, name: &str) -> Result<&[T]> {
-        let t = self.ready(Side::Output, name)?;
-        // SAFETY: borrows the runner; `invoke` needs `&mut self`.
-        unsafe { t.view::<T>() }
-    }
-
-    /// A copy of output `name`.
-    pub fn output_to_vec<T: Element>(&self, name: &str) -> Result<Vec<T>> {
-        Ok(self.output::<T>(name)?.to_vec())
-    }
-
-    /// Reads the string output `name`.
-    pub fn output_strings(&self, name: &str) -> Result<Vec<Vec<u8>>> {
-        let t = self.ready(Side::Output, name)?;
-        // SAFETY: as for `output`.
-        unsafe { t.strings() }
     }
 }

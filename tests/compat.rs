@@ -33,21 +33,19 @@ fn tolerance(variant: &str) -> f32 {
 fn run(key: &str, input_dtype: &str, xnnpack: bool) -> tflite::Result<Vec<f32>> {
     let model = Model::from_file(format!("{}/{key}.tflite", dir()))?;
     let builder = Interpreter::builder(&model);
-    let mut it = if xnnpack {
-        builder.build()?
-    } else {
-        builder.no_delegates().build()?
-    };
+    let mut it = builder.use_xnnpack(xnnpack).build()?;
     it.allocate_tensors()?;
     let layer = key.split('.').next().unwrap();
     let x = format!("{}/{layer}.x.npy", dir());
     if input_dtype == "int32" {
-        it.copy_input_from(0, &npy::<i32>(&x))?;
+        it.input_mut(0)
+            .and_then(|mut t| t.copy_from_slice(&npy::<i32>(&x)))?;
     } else {
-        it.copy_input_from(0, &npy::<f32>(&x))?;
+        it.input_mut(0)
+            .and_then(|mut t| t.copy_from_slice(&npy::<f32>(&x)))?;
     }
     it.invoke()?;
-    it.output_to_vec::<f32>(0)
+    it.output(0).and_then(|t| t.to_vec::<f32>())
 }
 
 fn max_diff(got: &[f32], want: &[f32]) -> f32 {
@@ -135,7 +133,7 @@ fn every_model_google_runs_we_run_with_the_same_outputs() {
     assert_eq!(ours, litert, "every model Google's runtime runs, we run");
 }
 
-/// GELU runs on XNNPACK (our patch 0008; TFLite 2.14's delegate had none): its erf-based
+/// GELU runs on XNNPACK (our patch tensorflow/0024; TFLite 2.14's delegate had none): its erf-based
 /// kernel must agree with TFLite's reference kernel (libm `erfc`) and with Google's runtime.
 #[test]
 fn gelu_on_xnnpack_matches_the_reference_kernel_and_google() {
@@ -174,19 +172,17 @@ fn two_threads_compute_the_same_bits_as_one() {
     };
     let run = |threads: usize, xnnpack: bool| -> Vec<Vec<f32>> {
         let builder = Interpreter::builder(&model).num_threads(threads);
-        let mut it = if xnnpack {
-            builder.build().unwrap()
-        } else {
-            builder.no_delegates().build().unwrap()
-        };
+        let mut it = builder.use_xnnpack(xnnpack).build().unwrap();
         assert_eq!(it.has_delegate(), xnnpack);
         it.resize_input(0, &shape).unwrap();
         it.allocate_tensors().unwrap();
         (0..4)
             .map(|k| {
-                it.copy_input_from(0, &input(k)).unwrap();
+                it.input_mut(0)
+                    .and_then(|mut t| t.copy_from_slice(&input(k)))
+                    .unwrap();
                 it.invoke().unwrap();
-                it.output_to_vec::<f32>(0).unwrap()
+                it.output(0).and_then(|t| t.to_vec::<f32>()).unwrap()
             })
             .collect()
     };

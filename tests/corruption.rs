@@ -33,11 +33,7 @@ fn exercise(bytes: Vec<u8>) -> &'static str {
     let mut stage = "built";
     for xnnpack in [false, true] {
         let b = Interpreter::builder(&model);
-        let Ok(mut it) = (if xnnpack {
-            b.build()
-        } else {
-            b.no_delegates().build()
-        }) else {
+        let Ok(mut it) = b.use_xnnpack(xnnpack).build() else {
             return "no interpreter";
         };
         if it.allocate_tensors().is_err() {
@@ -45,7 +41,7 @@ fn exercise(bytes: Vec<u8>) -> &'static str {
             continue;
         }
         for i in 0..it.input_count() {
-            if let Ok(b) = it.input_bytes_mut(i) {
+            if let Ok(b) = it.input_mut(i).and_then(|t| t.into_bytes_mut()) {
                 b.fill(0);
             }
         }
@@ -162,7 +158,7 @@ fn former_crashers_are_errors_now() {
         ("examples/digits/digits_int8.tflite", 1166, "refused"),
         // Output listed as no tensor: null pointer in our layer, now refused at build.
         ("tests/models/signatures.tflite", 1233, "no interpreter"),
-        // Partitioning indexed with an output nobody computes: tflite-sys/vendor/patches/tensorflow/0002;
+        // Partitioning indexed with an output nobody computes: tflite-sys/vendor/patches/tensorflow/0003;
         // now refused at load by our graph check (src/flatbuffer.rs), the patch stays behind it.
         ("tflite-sys/tests/data/add_mul.tflite", 636, "refused"),
         // Missing subgraph vector dereferenced: tflite-sys/vendor/patches/tensorflow/0002.
@@ -193,7 +189,7 @@ fn former_crashers_are_errors_now() {
         ("tests/models/all_dtypes.tflite", 105, "no allocation"),
         // XNNPACK's graph fusion again (the first pass, without delegates, runs).
         ("tflite-sys/tests/data/conv_dense.tflite", 19, "ran"),
-        // RESHAPE and STRIDED_SLICE used missing (-1) inputs: tflite-sys/vendor/patches/tensorflow/0003.
+        // RESHAPE and STRIDED_SLICE used missing (-1) inputs: tflite-sys/vendor/patches/tensorflow/0004, 0005.
         ("tests/models/all_dtypes.tflite", 337, "no interpreter"),
         (
             "examples/digits/digits_float32.tflite",
@@ -271,7 +267,7 @@ fn zero_huge_and_negative_shape_declarations() {
 }
 
 /// Inputs the fuzzer (`fuzz/`, see the README) found crashing, kept as they were found. The
-/// comment says what each did before tflite-sys/vendor/patches/tensorflow/0004; the leak and the
+/// comment says what each did before tflite-sys/vendor/patches/tensorflow/0006 to 0010; the leak and the
 /// out-of-bounds read show only under `.ci/valgrind` or the fuzz build's AddressSanitizer,
 /// the others killed the process.
 #[test]
@@ -283,7 +279,7 @@ fn fuzz_findings_are_errors_now() {
         ("comparison_rank5_broadcast.tflite", "no interpreter"),
         // PACK's output shape leaked by a failing check in Prepare.
         ("pack_shape_leak.tflite", "no interpreter"),
-        // BATCH_MATMUL with a rank-1 input: heap read out of bounds in Prepare (patch 0004;
+        // BATCH_MATMUL with a rank-1 input: heap read out of bounds in Prepare (patch 0009;
         // the mutated model also reads a tensor nothing writes, so the graph check refuses it
         // first now).
         ("batch_matmul_rank1.tflite", "refused"),
@@ -292,13 +288,13 @@ fn fuzz_findings_are_errors_now() {
         ("constant_listed_as_input.tflite", "ran"),
         // Found with the compatibility corpus as seeds. A stride of 16 777 217: division by
         // zero in the optimized DEPTHWISE_CONV_2D; a stride of 14 942 209: heap read out of
-        // bounds in CONV_2D's GEMM (tflite-sys/vendor/patches/tensorflow/0006 bounds strides).
+        // bounds in CONV_2D's GEMM (tflite-sys/vendor/patches/tensorflow/0012 bounds strides).
         ("depthwise_conv_huge_stride.tflite", "no interpreter"),
         ("conv_huge_stride.tflite", "no interpreter"),
         // One tensor written by two operators: the arena planner left it unallocated and
         // FULLY_CONNECTED wrote through a null pointer. Refused at load (src/flatbuffer.rs).
         ("tensor_with_two_writers.tflite", "refused"),
-        // Second round with the compatibility corpus as seeds (tflite-sys/vendor/patches/tensorflow/0007):
+        // Second round with the compatibility corpus as seeds (tflite-sys/vendor/patches/tensorflow/0013 to 0023):
         // AVERAGE_POOL_2D over a tensor with a zero dimension read its null data pointer;
         ("average_pool_empty_tensor.tflite", "ran"),
         // RESHAPE of a float32 input into a uint16 output: heap write past the output (the
@@ -307,11 +303,11 @@ fn fuzz_findings_are_errors_now() {
         // an int8 QUANTIZE output with zero point -589 569: XNNPACK's support check logged
         // through a null context (SIGSEGV) instead of declining the node.
         ("quantize_zero_point_out_of_range.tflite", "ran"),
-        // Third round. MEAN with an input given as -1: null dereference in Prepare (patch 0007);
+        // Third round. MEAN with an input given as -1: null dereference in Prepare (patch 0023);
         ("reduce_missing_input.tflite", "no interpreter"),
-        // RESIZE_BILINEAR sampling an empty image into a non-empty one: null read (0007);
+        // RESIZE_BILINEAR sampling an empty image into a non-empty one: null read (0021);
         ("resize_bilinear_empty_input.tflite", "invoke failed"),
-        // FLOOR_DIV broadcasting a rank-5 input: abort() in the 4-D kernel (0007);
+        // FLOOR_DIV broadcasting a rank-5 input: abort() in the 4-D kernel (0017);
         ("floor_div_rank5_broadcast.tflite", "no interpreter"),
         // a WHILE body or condition returning a tensor nothing writes (null copies and reads
         // in the WHILE kernel), and RESHAPE given a tensor index past the subgraph's tensors:
@@ -321,21 +317,21 @@ fn fuzz_findings_are_errors_now() {
         ("reshape_tensor_index_out_of_range.tflite", "refused"),
         // Fourth round: quantized ADD and SQUARED_DIFFERENCE with a zero or wild scale:
         // abort() in QuantizeMultiplierSmallerThanOneExp; CONCATENATION leaking its output
-        // shape when a check failed (LeakSanitizer). All patch 0007.
+        // shape when a check failed (LeakSanitizer): patches 0018 and 0020.
         ("add_quantized_zero_scale.tflite", "no interpreter"),
         ("squared_difference_bad_scales.tflite", "no interpreter"),
         ("concatenation_shape_leak.tflite", "no interpreter"),
-        // PAD with a negative padding: the output shape leaked (LeakSanitizer; patch 0007).
+        // PAD with a negative padding: the output shape leaked (LeakSanitizer; patch 0020).
         ("pad_shape_leak.tflite", "no interpreter"),
         // AVERAGE_POOL_2D with a VALID 3x3 window over a 1-high input: XNNPACK's kernel read
-        // out of bounds; such nodes are left to TFLite's kernels now (0007).
+        // out of bounds; such nodes are left to TFLite's kernels now (0016).
         (
             "xnnpack_average_pool_window_larger_than_input.tflite",
             "ran",
         ),
         // Fifth round (after TFLITE_WITH_RUY): CONV_2D with padding 65, neither SAME nor
         // VALID: a 0x0 output, but the 1x1 GEMM path wrote 144 rows through its null data
-        // pointer. Unknown paddings are refused when the options are parsed (patch 0010).
+        // pointer. Unknown paddings are refused when the options are parsed (patch 0026).
         ("conv_unknown_padding.tflite", "no interpreter"),
     ];
     for (file, want) in cases {
@@ -347,12 +343,21 @@ fn fuzz_findings_are_errors_now() {
         "tests/fuzz_regressions/constant_listed_as_input.tflite",
     ))
     .unwrap();
-    let mut it = Interpreter::builder(&model).no_delegates().build().unwrap();
+    let mut it = Interpreter::builder(&model)
+        .use_xnnpack(false)
+        .build()
+        .unwrap();
     it.allocate_tensors().unwrap();
     let constant = (0..it.input_count())
-        .find(|&i| it.input_info(i).unwrap().name == "arith.constant")
+        .find(|&i| it.input(i).map(|t| t.info()).unwrap().name == "arith.constant")
         .unwrap();
-    let err = it.input_bytes_mut(constant).unwrap_err();
+    let err = it
+        .input_mut(constant)
+        .and_then(|t| t.into_bytes_mut())
+        .unwrap_err();
     assert!(err.to_string().contains("read-only constant"), "{err}");
-    assert!(it.input_mut::<i32>(constant).is_err());
+    assert!(it
+        .input_mut(constant)
+        .and_then(|t| t.into_data_mut::<i32>())
+        .is_err());
 }

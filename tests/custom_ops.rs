@@ -25,7 +25,7 @@ fn same_shape(ctx: &mut OpContext<'_>) -> OpResult {
 
 fn add(ctx: &mut OpContext<'_>) -> OpResult {
     let (x, c) = (ctx.input(0)?.data::<f32>()?, ctx.input(1)?.data::<f32>()?);
-    for (y, x) in ctx.output(0)?.data_mut::<f32>()?.iter_mut().zip(x) {
+    for (y, x) in ctx.output(0)?.into_data_mut::<f32>()?.iter_mut().zip(x) {
         *y = x + c[0];
     }
     Ok(())
@@ -65,10 +65,12 @@ fn closure_op_computes_and_sees_the_graph() {
         .unwrap();
     it.allocate_tensors().unwrap();
     for x in [[1.0f32, 2.0, 3.0, 4.0], [-5.0, 0.0, 0.5, 1e6]] {
-        it.copy_input_from(0, &x).unwrap();
+        it.input_mut(0)
+            .and_then(|mut t| t.copy_from_slice(&x))
+            .unwrap();
         it.invoke().unwrap();
         let want: Vec<f32> = x.iter().map(|v| v + 1.0).collect();
-        assert_eq!(it.output::<f32>(0).unwrap(), want);
+        assert_eq!(it.output(0).and_then(|t| t.data::<f32>()).unwrap(), want);
     }
 }
 
@@ -149,16 +151,23 @@ fn panics_are_caught_at_the_boundary() {
         .build()
         .unwrap();
     it.allocate_tensors().unwrap();
-    it.copy_input_from(0, &[-1.0f32, 0.0, 0.0, 0.0]).unwrap();
+    it.input_mut(0)
+        .and_then(|mut t| t.copy_from_slice(&[-1.0f32, 0.0, 0.0, 0.0]))
+        .unwrap();
     let e = message(&it.invoke().unwrap_err());
     assert!(
         e.contains("panicked") && e.contains("negative input -1"),
         "{e}"
     );
     // The interpreter stays usable.
-    it.copy_input_from(0, &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
+    it.input_mut(0)
+        .and_then(|mut t| t.copy_from_slice(&[1.0f32, 2.0, 3.0, 4.0]))
+        .unwrap();
     it.invoke().unwrap();
-    assert_eq!(it.output::<f32>(0).unwrap(), [2.0, 3.0, 4.0, 5.0]);
+    assert_eq!(
+        it.output(0).and_then(|t| t.data::<f32>()).unwrap(),
+        [2.0, 3.0, 4.0, 5.0]
+    );
 }
 
 /// An op with per-node state whose `init` checks the options and whose state counts drops.
@@ -192,7 +201,7 @@ impl CustomOp for Counted {
         t.1 += 1; // the state is mutable and persists between runs
         let calls = t.1 as f32;
         let x = ctx.input(0)?.data::<f32>()?;
-        for (y, x) in ctx.output(0)?.data_mut::<f32>()?.iter_mut().zip(x) {
+        for (y, x) in ctx.output(0)?.into_data_mut::<f32>()?.iter_mut().zip(x) {
             *y = x * calls;
         }
         Ok(())
@@ -210,16 +219,18 @@ fn state_is_per_node_and_freed_with_the_interpreter() {
     };
     // No delegate: exactly one interpreter creation, so one init.
     let mut it = Interpreter::builder(&model)
-        .no_delegates()
+        .use_xnnpack(false)
         .custom_op("TfliteRsTestOp", op)
         .build()
         .unwrap();
     it.allocate_tensors().unwrap();
-    it.copy_input_from(0, &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
+    it.input_mut(0)
+        .and_then(|mut t| t.copy_from_slice(&[1.0f32, 2.0, 3.0, 4.0]))
+        .unwrap();
     for calls in 1..=3 {
         it.invoke().unwrap();
         assert_eq!(
-            it.output::<f32>(0).unwrap(),
+            it.output(0).and_then(|t| t.data::<f32>()).unwrap(),
             [1.0, 2.0, 3.0, 4.0].map(|v| v * calls as f32)
         );
     }
@@ -279,9 +290,11 @@ fn interpreter_with_rust_ops_moves_to_another_thread() {
         .unwrap();
     let out = std::thread::spawn(move || {
         it.allocate_tensors().unwrap();
-        it.copy_input_from(0, &[0.5f32; 4]).unwrap();
+        it.input_mut(0)
+            .and_then(|mut t| t.copy_from_slice(&[0.5f32; 4]))
+            .unwrap();
         it.invoke().unwrap();
-        it.output_to_vec::<f32>(0).unwrap()
+        it.output(0).and_then(|t| t.to_vec::<f32>()).unwrap()
     })
     .join()
     .unwrap();
@@ -309,15 +322,20 @@ fn unpool_net(xnnpack: bool) -> Vec<f32> {
     let model = Model::from_file(path).unwrap();
     let mut b = ops::register(Interpreter::builder(&model));
     if !xnnpack {
-        b = b.no_delegates();
+        b = b.use_xnnpack(false);
     }
     let mut it = b.build().unwrap();
     assert_eq!(it.has_delegate(), xnnpack);
     it.allocate_tensors().unwrap();
-    it.copy_input_from(0, &npy("input.npy")).unwrap();
+    it.input_mut(0)
+        .and_then(|mut t| t.copy_from_slice(&npy("input.npy")))
+        .unwrap();
     it.invoke().unwrap();
-    assert_eq!(it.output_info(0).unwrap().shape, [1, 16, 16, 2]);
-    it.output_to_vec::<f32>(0).unwrap()
+    assert_eq!(
+        it.output(0).map(|t| t.info()).unwrap().shape,
+        [1, 16, 16, 2]
+    );
+    it.output(0).and_then(|t| t.to_vec::<f32>()).unwrap()
 }
 
 fn assert_close(got: &[f32], want: &[f32], tol: f32) {
@@ -370,17 +388,23 @@ fn max_unpooling_refuses_indices_outside_the_output() {
     let model = Model::from_file(path).unwrap();
     for xnnpack in [false, true] {
         let b = ops::register(Interpreter::builder(&model));
-        let b = if xnnpack { b } else { b.no_delegates() };
+        let b = if xnnpack { b } else { b.use_xnnpack(false) };
         let mut it = b.build().unwrap();
         it.allocate_tensors().unwrap();
-        it.copy_input_from(0, &[1.0f32, 2.0, 3.0, 4.0]).unwrap();
-        it.copy_input_from(1, &[0.0f32, 3.0, 12.0, 15.0]).unwrap();
+        it.input_mut(0)
+            .and_then(|mut t| t.copy_from_slice(&[1.0f32, 2.0, 3.0, 4.0]))
+            .unwrap();
+        it.input_mut(1)
+            .and_then(|mut t| t.copy_from_slice(&[0.0f32, 3.0, 12.0, 15.0]))
+            .unwrap();
         it.invoke().unwrap();
         let mut want = [0.0f32; 16];
         (want[0], want[3], want[12], want[15]) = (1.0, 2.0, 3.0, 4.0);
-        assert_eq!(it.output::<f32>(0).unwrap(), want);
+        assert_eq!(it.output(0).and_then(|t| t.data::<f32>()).unwrap(), want);
         for bad in [16.0f32, -1.0, 2.5, f32::NAN, 1e30] {
-            it.copy_input_from(1, &[0.0f32, 1.0, 2.0, bad]).unwrap();
+            it.input_mut(1)
+                .and_then(|mut t| t.copy_from_slice(&[0.0f32, 1.0, 2.0, bad]))
+                .unwrap();
             let e = it.invoke().unwrap_err().to_string();
             assert!(
                 e.contains("MaxUnpooling2D") && e.contains("is not a position"),
@@ -433,7 +457,7 @@ fn xnnpack_takes_only_the_transposed_convolution() {
                 CountInvokes(ops::Convolution2DTransposeBias, n.clone()),
             );
         if !xnnpack {
-            b = b.no_delegates();
+            b = b.use_xnnpack(false);
         }
         let mut it = b.build().unwrap();
         it.allocate_tensors().unwrap();

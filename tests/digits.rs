@@ -29,31 +29,33 @@ fn npy<T: npyz::Deserialize>(name: &str) -> (Vec<u64>, Vec<T>) {
 fn run(variant: &str, xnnpack: bool) -> tflite::Result<(bool, Vec<Vec<f32>>)> {
     let model = Model::from_file(dir(&format!("digits_{variant}.tflite")))?;
     let builder = Interpreter::builder(&model);
-    let mut it = if xnnpack {
-        builder.build()?
-    } else {
-        builder.no_delegates().build()?
-    };
+    let mut it = builder.use_xnnpack(xnnpack).build()?;
     // Keras' Flatten with a dynamic batch becomes SHAPE/STRIDED_SLICE/PACK/RESHAPE; with our
-    // PACK patch (tflite-sys/vendor/patches/tensorflow) the graph stays static and XNNPACK takes it.
+    // PACK patch (tflite-sys/vendor/patches/tensorflow/0001) the graph stays static and XNNPACK takes it.
     assert_eq!(it.has_delegate(), xnnpack, "{:?}", it.delegate_skipped());
     it.allocate_tensors()?;
     let (shape, images) = npy::<f32>("test_images.npy");
     assert_eq!(shape[1..], [8, 8, 1]);
-    let input = it.input_info(0)?;
+    let input = it.input(0).map(|t| t.info())?;
     let mut outs = Vec::new();
     for image in images.chunks_exact(64) {
         match input.quantization.per_tensor() {
             Some(q) if input.dtype == tflite::DataType::Int8 => {
                 let xs: Vec<i8> = q.quantize_slice(image);
-                it.copy_input_from(0, &xs)?;
+                it.input_mut(0).and_then(|mut t| t.copy_from_slice(&xs))?;
                 it.invoke()?;
-                outs.push(it.output::<i8>(0)?.iter().map(|v| *v as f32).collect());
+                outs.push(
+                    it.output(0)
+                        .and_then(|t| t.data::<i8>())?
+                        .iter()
+                        .map(|v| *v as f32)
+                        .collect(),
+                );
             }
             _ => {
-                it.copy_input_from(0, image)?;
+                it.input_mut(0).and_then(|mut t| t.copy_from_slice(image))?;
                 it.invoke()?;
-                outs.push(it.output::<f32>(0)?.to_vec());
+                outs.push(it.output(0).and_then(|t| t.data::<f32>())?.to_vec());
             }
         }
     }
@@ -141,7 +143,7 @@ fn int8_matches_google_runtime_bit_for_bit() {
 #[test]
 fn dynamic_range_matches_google_runtime() {
     // TF 2.21's converter writes FULLY_CONNECTED version 12 (per-channel dynamic-range
-    // weights), which TFLite 2.14.1 did not have: tflite-sys/vendor/patches/tensorflow/0005 backports it.
+    // weights), which TFLite 2.14.1 did not have: tflite-sys/vendor/patches/tensorflow/0011 backports it.
     // The hybrid kernel quantizes each input row on the fly and sums int8 products; its float
     // rescaling order differs between builds (SIMD width), so 1e-4 here, not 1e-5.
     check("dynamic_range", 1e-4);

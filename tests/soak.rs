@@ -48,21 +48,22 @@ fn load_build_invoke_drop_stays_flat() {
         let builder = ops::register(Interpreter::builder(&model).num_threads(1 + cycle % 2));
         // Every third cycle without delegates, so both kernel paths are soaked.
         let builder = if cycle % 3 == 2 {
-            builder.no_delegates()
+            builder.use_xnnpack(false)
         } else {
             builder
         };
         let mut it = builder.build().unwrap();
         it.allocate_tensors().unwrap();
         for i in 0..it.input_count() {
-            let bytes = it.input_bytes_mut(i).unwrap();
+            let bytes = it.input_mut(i).and_then(|t| t.into_bytes_mut()).unwrap();
             for (k, b) in bytes.iter_mut().enumerate() {
                 *b = (k % 7) as u8;
             }
         }
         it.invoke().unwrap();
         checksum += it
-            .output_bytes(0)
+            .output(0)
+            .and_then(|t| t.bytes())
             .unwrap()
             .iter()
             .map(|&b| b as f64)

@@ -35,13 +35,14 @@ fn worst(got: &[f32], want: &[f32]) -> f32 {
 fn run(model: &Model, xnnpack: bool) -> tflite::Result<Vec<f32>> {
     let mut builder = ops::register(Interpreter::builder(model));
     if !xnnpack {
-        builder = builder.no_delegates();
+        builder = builder.use_xnnpack(false);
     }
     let mut it = builder.build()?;
     it.allocate_tensors()?;
-    it.copy_input_from(0, &npy("input.npy"))?;
+    it.input_mut(0)
+        .and_then(|mut t| t.copy_from_slice(&npy("input.npy")))?;
     it.invoke()?;
-    it.output_to_vec::<f32>(0)
+    it.output(0).and_then(|t| t.to_vec::<f32>())
 }
 
 fn main() -> ExitCode {

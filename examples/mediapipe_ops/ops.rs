@@ -3,8 +3,8 @@
 //! Their options are C structs (`TfLitePoolParams`, `TfLiteTransposeConvParams`) stored as the
 //! nodes' custom options; see make_model.py for the layouts and the index encoding.
 
-use tflite::custom_op::{CustomOp, OpContext, OpInput, OpResult};
-use tflite::{DataType, InterpreterBuilder};
+use tflite::custom_op::{CustomOp, OpContext, OpResult};
+use tflite::{DataType, InterpreterBuilder, Tensor};
 
 /// Registers the three operators.
 pub fn register(builder: InterpreterBuilder<'_>) -> InterpreterBuilder<'_> {
@@ -79,7 +79,7 @@ fn pool_params(options: &[u8]) -> OpResult<Pool> {
 }
 
 /// A rank-4 float32 tensor's shape.
-fn nhwc(t: &OpInput<'_>, what: &str) -> OpResult<[usize; 4]> {
+fn nhwc(t: &Tensor<'_>, what: &str) -> OpResult<[usize; 4]> {
     let s = t.shape();
     if t.dtype() != DataType::Float32 || s.len() != 4 {
         return Err(format!(
@@ -144,8 +144,8 @@ impl CustomOp for MaxPoolingWithArgmax2D {
         let x = input.data::<f32>()?;
         let (oh, pad_y) = pooled(h, p.filter[0], p.stride[0], p.padding)?;
         let (ow, pad_x) = pooled(w, p.filter[1], p.stride[1], p.padding)?;
-        let values = ctx.output(0)?.data_mut::<f32>()?;
-        let indices = ctx.output(1)?;
+        let values = ctx.output(0)?.into_data_mut::<f32>()?;
+        let mut indices = ctx.output(1)?;
         let index_type = indices.dtype();
         let mut flat = vec![0usize; values.len()];
         for b in 0..n {
@@ -238,7 +238,7 @@ impl CustomOp for MaxUnpooling2D {
             DataType::Int32 => indices.data::<i32>()?.iter().map(|&i| i as f64).collect(),
             t => return Err(format!("indices must be float32 or int32, are {t:?}").into()),
         };
-        let out = ctx.output(0)?.data_mut::<f32>()?;
+        let out = ctx.output(0)?.into_data_mut::<f32>()?;
         out.fill(0.0);
         let (per_in, per_out) = (v.len() / n.max(1), out.len() / n.max(1));
         for (k, (&value, &i)) in v.iter().zip(&idx).enumerate() {
@@ -317,7 +317,7 @@ impl CustomOp for Convolution2DTransposeBias {
         );
         let (oh, pad_y) = deconv_size(h, kh, d.stride[0], d.padding);
         let (ow, pad_x) = deconv_size(w, kw, d.stride[1], d.padding);
-        let y = ctx.output(0)?.data_mut::<f32>()?;
+        let y = ctx.output(0)?.into_data_mut::<f32>()?;
         if b.len() != co {
             return Err(format!("bias has {} values for {co} output channels", b.len()).into());
         }

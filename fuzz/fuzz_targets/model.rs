@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         let builder = if xnnpack {
             builder
         } else {
-            builder.no_delegates()
+            builder.use_xnnpack(false)
         };
         let Ok(mut it) = builder.build() else {
             continue;
@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
             continue;
         }
         for i in 0..it.input_count() {
-            if let Ok(bytes) = it.input_bytes_mut(i) {
+            if let Ok(bytes) = it.input_mut(i).and_then(|t| t.into_bytes_mut()) {
                 for (k, b) in bytes.iter_mut().enumerate() {
                     *b = (k as u8).wrapping_mul(37) & 0x3f;
                 }
@@ -44,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
         }
         let mut sum = 0u64;
         for i in 0..it.output_count() {
-            if let Ok(bytes) = it.output_bytes(i) {
+            if let Ok(bytes) = it.output(i).and_then(|t| t.bytes()) {
                 sum = bytes.iter().fold(sum, |s, &b| s.wrapping_add(b as u64));
             }
         }

@@ -80,6 +80,43 @@ pub fn deb(file: &Path, dest: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The patches of one component, in the order its `series` file lists them (none if the
+/// component has no patch folder). Every `.patch` file must be listed and every listed file
+/// must exist: a patch added or removed without its series entry is an error, not a silent skip.
+pub fn series(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let list = dir.join("series");
+    let text = fs::read_to_string(&list).map_err(|e| format!("{}: {e}", list.display()))?;
+    let named: Vec<PathBuf> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| dir.join(l))
+        .collect();
+    for p in &named {
+        if !p.is_file() {
+            return Err(format!(
+                "{} names {}, which does not exist",
+                list.display(),
+                p.display()
+            ));
+        }
+    }
+    for e in fs::read_dir(dir).map_err(|e| e.to_string())?.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|e| e == "patch") && !named.contains(&p) {
+            return Err(format!(
+                "{} is not listed in {}",
+                p.display(),
+                list.display()
+            ));
+        }
+    }
+    Ok(named)
+}
+
 /// Applies `patches` (our own `.patch` files, `-p1`) to the tree at `root`, in order.
 pub fn apply_patches(root: &Path, patches: &[PathBuf]) -> Result<(), String> {
     for p in patches {

@@ -279,17 +279,8 @@ fn build_native(
             (_, "xnnpack") if !xnnpack => continue,
             _ => extract::tarball(file, &dir, &[])?,
         }
-        let patch_dir = vendor.join("patches").join(&pin.component);
-        if patch_dir.is_dir() {
-            let mut patches: Vec<PathBuf> = std::fs::read_dir(&patch_dir)
-                .map_err(|e| e.to_string())?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "patch"))
-                .collect();
-            patches.sort();
-            extract::apply_patches(&dir, &patches)?;
-        }
+        let patches = extract::series(&vendor.join("patches").join(&pin.component))?;
+        extract::apply_patches(&dir, &patches)?;
         std::fs::write(&marker, b"").map_err(|e| e.to_string())?;
     }
 

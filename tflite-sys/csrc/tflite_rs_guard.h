@@ -41,6 +41,13 @@ TfLiteStatus TfLiteRsSignatureRunnerResizeInputTensor(TfLiteSignatureRunner* run
 TfLiteStatus TfLiteRsSignatureRunnerAllocateTensors(TfLiteSignatureRunner* runner);
 TfLiteStatus TfLiteRsSignatureRunnerInvoke(TfLiteSignatureRunner* runner);
 
+/* Defined by our patch vendor/patches/tensorflow/0027-log-lines-go-to-a-callback.patch in
+ * TFLite's minimal_logging_default.cc. Routes TFLite's log lines (severity: TFLITE_LOG_VERBOSE 0,
+ * INFO 1, WARNING 2, ERROR 3, SILENT 4) to `callback` instead of stderr (NULL: stderr again),
+ * and sets the least severity logged at all. */
+void TfLiteRsSetLogCallback(void (*callback)(int severity, const char* message));
+void TfLiteRsSetMinimumLogSeverity(int severity);
+
 #ifdef __cplusplus
 }
 #endif

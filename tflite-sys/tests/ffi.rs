@@ -91,7 +91,11 @@ fn run_bytes(model_bytes: &[u8], dtype: TfLiteType, input: &[u8], xnnpack: bool)
         assert!(!model.is_null(), "TfLiteModelCreate refused a valid model");
         let options = TfLiteInterpreterOptionsCreate();
         TfLiteInterpreterOptionsSetNumThreads(options, 1);
+        #[cfg(not(feature = "xnnpack"))]
+        assert!(!xnnpack, "tflite-sys was built without the xnnpack feature");
+        #[cfg(feature = "xnnpack")]
         let mut xnn = ptr::null_mut();
+        #[cfg(feature = "xnnpack")]
         if xnnpack {
             let mut xopts = TfLiteXNNPackDelegateOptionsDefault();
             xopts.num_threads = 1;
@@ -131,6 +135,7 @@ fn run_bytes(model_bytes: &[u8], dtype: TfLiteType, input: &[u8], xnnpack: bool)
 
         TfLiteInterpreterDelete(interp);
         TfLiteInterpreterOptionsDelete(options);
+        #[cfg(feature = "xnnpack")]
         if xnnpack {
             TfLiteXNNPackDelegateDelete(xnn);
         }

@@ -1,31 +1,12 @@
-//! Tensor metadata ([`TensorInfo`]) and the checked views over tensor memory that the
-//! interpreter and signature runner hand out.
+//! The raw tensor pointer behind [`Tensor`](crate::Tensor) and [`TensorMut`](crate::TensorMut):
+//! every check between TFLite's memory and a Rust slice lives here.
 
+use super::TensorInfo;
 use crate::dtype::{DataType, Element};
 use crate::error::{Error, Result};
 use crate::quant::{Quantization, QuantizationParams};
 use crate::sys;
 use std::ffi::CStr;
-
-/// What a model says about one of its input or output tensors.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TensorInfo {
-    /// The tensor's name in the model.
-    pub name: String,
-    /// Element type.
-    pub dtype: DataType,
-    /// Current shape (after any resize).
-    pub shape: Vec<usize>,
-    /// Quantization parameters, if quantized.
-    pub quantization: Quantization,
-}
-
-impl TensorInfo {
-    /// Number of elements (product of the shape; 1 for a scalar).
-    pub fn num_elements(&self) -> usize {
-        self.shape.iter().product()
-    }
-}
 
 /// A borrowed `TfLiteTensor` pointer; every function here requires that it is valid for the
 /// duration of the call, which its callers (holding the interpreter) guarantee.
@@ -280,7 +261,7 @@ impl RawTensor {
             return Err(Error::InvalidData {
                 tensor: self.name(),
                 reason: format!(
-                    "raw bytes of a {dtype:?} tensor cannot be written safely; use input_mut::<bool> or set_input_strings"
+                    "raw bytes of a {dtype:?} tensor cannot be written safely; use data_mut::<bool> or set_strings"
                 ),
             });
         }

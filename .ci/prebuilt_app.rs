@@ -31,9 +31,9 @@ fn main() -> tflite::Result<()> {
     it.allocate_tensors()?;
     let (mut correct, mut worst) = (0, 0f32);
     for (k, image) in images.chunks_exact(64).enumerate() {
-        it.input_mut(0).and_then(|mut t| t.copy_from_slice(image))?;
+        it.input_mut(0)?.copy_from_slice(image)?;
         it.invoke()?;
-        let p = it.output(0).and_then(|t| t.data::<f32>())?;
+        let p = it.output(0)?.data::<f32>()?;
         for (a, b) in p.iter().zip(&want[k * 10..k * 10 + 10]) {
             worst = worst.max((a - b).abs());
         }

@@ -168,15 +168,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Names the model (and the runtime it asks for) in errors that concern the model as a
     /// whole.
-    pub(crate) fn for_model(mut self, m: &crate::Model) -> Error {
+    pub(crate) fn for_model(mut self, origin: &str, runtime: Option<String>) -> Error {
         if let Error::UnsupportedOp {
             model,
             min_runtime_version,
             ..
         } = &mut self
         {
-            *model = m.origin().to_string();
-            *min_runtime_version = m.min_runtime_version();
+            *model = origin.to_string();
+            *min_runtime_version = runtime;
         }
         self
     }

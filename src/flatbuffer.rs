@@ -2,7 +2,7 @@
 //! expose without an interpreter (inputs, outputs, signatures, operators, metadata) and of
 //! what the graph check needs. Every read is checked: the bytes may be hostile.
 
-use crate::model::{OperatorInfo, SignatureInfo};
+use crate::info::{OperatorInfo, SignatureInfo};
 use crate::quant::{Quantization, QuantizationParams};
 use crate::tensor::TensorInfo;
 use crate::DataType;

@@ -5,9 +5,8 @@ use crate::delegate::{Delegate, XnnpackOptions};
 use crate::error::{Error, Result, Side};
 use crate::model::Model;
 use crate::reporter::{self, Reporter};
-use crate::signature::SignatureRunner;
 use crate::sys;
-use crate::tensor::{RawTensor, Tensor, TensorId, TensorMut};
+use crate::tensor::{dims_i32, RawTensor, Tensor, TensorId, TensorMut};
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -210,7 +209,7 @@ impl<'m> InterpreterBuilder<'m> {
             }
             _ => Err(
                 Error::from_tflite("TfLiteInterpreterModifyGraphWithDelegate", message)
-                    .for_model(self.model),
+                    .for_model(self.model.origin(), self.model.min_runtime_version()),
             ),
         }
     }
@@ -254,7 +253,7 @@ impl<'m> InterpreterBuilder<'m> {
                 sys::TfLiteInterpreterOptionsDelete(options.as_ptr());
                 return Err(
                     Error::from_tflite("TfLiteInterpreterCreate", reporter.take())
-                        .for_model(self.model),
+                        .for_model(self.model.origin(), self.model.min_runtime_version()),
                 );
             };
             (raw, options)
@@ -381,6 +380,18 @@ impl Interpreter {
     }
 
     /// Starts configuring an interpreter for `model`.
+    ///
+    /// ```
+    /// # fn main() -> tflite::Result<()> {
+    /// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tflite-sys/tests/data/add_mul.tflite");
+    /// let model = tflite::Model::from_file(path)?;
+    /// let it = tflite::Interpreter::builder(&model)
+    ///     .num_threads(2)
+    ///     .use_xnnpack(false) // TFLite's builtin kernels only
+    ///     .build()?;
+    /// assert!(!it.has_delegate());
+    /// # Ok(()) }
+    /// ```
     pub fn builder(model: &Model) -> InterpreterBuilder<'_> {
         InterpreterBuilder::new(model)
     }
@@ -424,7 +435,8 @@ impl Interpreter {
             if msg.is_empty() {
                 msg = format!("status {status}");
             }
-            Err(Error::from_tflite(call, msg).for_model(&self.model))
+            Err(Error::from_tflite(call, msg)
+                .for_model(self.model.origin(), self.model.min_runtime_version()))
         }
     }
 
@@ -605,15 +617,4 @@ impl Interpreter {
                 .collect()
         }
     }
-
-    /// A runner for the signature `key`, with named inputs and outputs. It borrows the
-    /// interpreter mutably: one runner at a time.
-    pub fn signature_runner(&mut self, key: &str) -> Result<SignatureRunner<'_>> {
-        SignatureRunner::new(self, key)
-    }
-}
-
-/// Shape as TFLite's `int` dimensions, if every one fits.
-pub(crate) fn dims_i32(shape: &[usize]) -> Option<Vec<i32>> {
-    shape.iter().map(|d| i32::try_from(*d).ok()).collect()
 }

@@ -1,6 +1,27 @@
 //! TFLite's own log lines ("Created TensorFlow Lite XNNPACK delegate for CPU.", warnings) go to
 //! the [`log`] crate, target `"tflite"`, instead of stderr: nothing is printed unless the
 //! application installs a logger. Errors still reach the caller inside [`crate::Error`].
+//!
+//! Any `log` logger works (`env_logger`, `tracing`'s bridge, …); a minimal one:
+//!
+//! ```
+//! struct Stderr;
+//! impl log::Log for Stderr {
+//!     fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+//!         m.target() == tflite::logging::TARGET
+//!     }
+//!     fn log(&self, r: &log::Record<'_>) {
+//!         eprintln!("{} {}: {}", r.level(), r.target(), r.args());
+//!     }
+//!     fn flush(&self) {}
+//! }
+//! log::set_logger(&Stderr).unwrap();
+//! log::set_max_level(log::LevelFilter::Info);
+//! // From now on e.g. "INFO tflite: Created TensorFlow Lite XNNPACK delegate for CPU."
+//! ```
+//!
+//! TFLite formats its debug (VERBOSE) lines only if the maximum level is `Debug` or finer when
+//! the first model is loaded (TFLite's own filter is set once, then).
 
 use crate::sys;
 use std::ffi::{c_char, c_int, CStr};

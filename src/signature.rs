@@ -1,14 +1,28 @@
 //! [`SignatureRunner`]: runs one signature (e.g. `serving_default`) with named inputs/outputs.
 
 use crate::error::{Error, Result, Side};
-use crate::interpreter::{dims_i32, Interpreter};
+use crate::interpreter::Interpreter;
 use crate::sys;
-use crate::tensor::{RawTensor, Tensor, TensorId, TensorMut};
+use crate::tensor::{dims_i32, RawTensor, Tensor, TensorId, TensorMut};
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
 
 /// Runs one of the model's signatures: the Rust counterpart of a SavedModel signature such as
 /// `serving_default`. Borrows its interpreter mutably; views borrow the runner.
+///
+/// ```
+/// # fn main() -> tflite::Result<()> {
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/models/signatures.tflite");
+/// let model = tflite::Model::from_file(path)?;
+/// let mut it = tflite::Interpreter::new(&model)?;
+/// let mut scale = it.signature_runner("scale")?; // y = 2 * x
+/// assert_eq!((scale.input_names(), scale.output_names()), (vec!["x".to_string()], vec!["y".to_string()]));
+/// scale.allocate_tensors()?;
+/// scale.input_mut("x")?.copy_from_slice(&[1f32, -2.0, 0.5, 8.0])?;
+/// scale.invoke()?;
+/// assert_eq!(scale.output("y")?.data::<f32>()?, [2.0, -4.0, 1.0, 16.0]);
+/// # Ok(()) }
+/// ```
 ///
 /// A view cannot be held across [`invoke`](Self::invoke), and the interpreter cannot be used
 /// while a runner is alive:
@@ -74,7 +88,10 @@ impl<'i> SignatureRunner<'i> {
                 "TfLiteInterpreterGetSignatureRunner",
                 interp.reporter().take(),
             )
-            .for_model(interp.model())
+            .for_model(
+                interp.model().origin(),
+                interp.model().min_runtime_version(),
+            )
         })?;
         Ok(SignatureRunner {
             raw,
@@ -239,5 +256,14 @@ impl<'i> SignatureRunner<'i> {
         self.check("TfLiteSignatureRunnerInvoke", || unsafe {
             sys::TfLiteRsSignatureRunnerInvoke(raw)
         })
+    }
+}
+
+// Here rather than in interpreter.rs, so that module does not depend on this one.
+impl Interpreter {
+    /// A runner for the signature `key`, with named inputs and outputs. It borrows the
+    /// interpreter mutably: one runner at a time.
+    pub fn signature_runner(&mut self, key: &str) -> Result<SignatureRunner<'_>> {
+        SignatureRunner::new(self, key)
     }
 }

@@ -238,6 +238,48 @@ fn quantized_int8_model_matches_reference() {
 }
 
 #[test]
+fn quantize_from_and_dequantize_use_the_tensor_parameters() {
+    let model = Model::from_file(model_path("quant_int8.tflite")).unwrap();
+    let mut it = ready(&model);
+    let q = it.input(0).unwrap().quantization().per_tensor().unwrap();
+    let n = it.input(0).unwrap().num_elements();
+    let real: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
+    it.input_mut(0).unwrap().quantize_from(&real).unwrap();
+    let stored = it.input(0).unwrap().to_vec::<i8>().unwrap();
+    assert_eq!(stored, q.quantize_slice::<i8>(&real));
+    assert_eq!(
+        it.input(0).unwrap().dequantize().unwrap(),
+        q.dequantize_slice(&stored)
+    );
+    it.invoke().unwrap();
+    let out = it.output(0).unwrap();
+    let oq = out.quantization().per_tensor().unwrap();
+    assert_eq!(
+        out.dequantize().unwrap(),
+        oq.dequantize_slice(out.data::<i8>().unwrap())
+    );
+    assert!(matches!(
+        it.input_mut(0).unwrap().quantize_from(&real[1..]),
+        Err(Error::LengthMismatch { .. })
+    ));
+    // float32: copied as they are.
+    let f = Model::from_file(sys_data("add_mul.tflite")).unwrap();
+    let mut it = ready(&f);
+    let x = [0.25f32, -1.0, 2.0, 3.5, 0.0, 1e-3, -7.0, 8.0];
+    it.input_mut(0).unwrap().quantize_from(&x).unwrap();
+    assert_eq!(it.input(0).unwrap().dequantize().unwrap(), x);
+    // A type that holds no real values is refused with the reason.
+    let all = Model::from_file(model_path("all_dtypes.tflite")).unwrap();
+    let mut it = ready(&all);
+    let mut t = it.input_mut("serving_default_x_int32:0").unwrap();
+    let count = t.num_elements();
+    assert!(matches!(
+        t.quantize_from(&vec![1.0; count]),
+        Err(Error::InvalidData { .. })
+    ));
+}
+
+#[test]
 fn per_channel_quantization_is_reported_as_such() {
     // The int8 conv weights are per-channel; they are not model inputs, so check the input
     // stays per-tensor and the enum distinguishes the cases.

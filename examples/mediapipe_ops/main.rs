@@ -33,16 +33,11 @@ fn worst(got: &[f32], want: &[f32]) -> f32 {
 }
 
 fn run(model: &Model, xnnpack: bool) -> tflite::Result<Vec<f32>> {
-    let mut builder = ops::register(Interpreter::builder(model));
-    if !xnnpack {
-        builder = builder.use_xnnpack(false);
-    }
-    let mut it = builder.build()?;
+    let mut it = ops::register(Interpreter::builder(model).use_xnnpack(xnnpack)).build()?;
     it.allocate_tensors()?;
-    it.input_mut(0)
-        .and_then(|mut t| t.copy_from_slice(&npy("input.npy")))?;
+    it.input_mut(0)?.copy_from_slice(&npy("input.npy"))?;
     it.invoke()?;
-    it.output(0).and_then(|t| t.to_vec::<f32>())
+    it.output(0)?.to_vec::<f32>()
 }
 
 fn main() -> ExitCode {

@@ -242,6 +242,11 @@ impl<'a> TensorMut<'a> {
     }
 }
 
+/// Shape as TFLite's `int` dimensions, if every one fits.
+pub(crate) fn dims_i32(shape: &[usize]) -> Option<Vec<i32>> {
+    shape.iter().map(|d| i32::try_from(*d).ok()).collect()
+}
+
 fn quantize_into<T: crate::Quantized>(
     dst: &mut [T],
     values: &[f32],
@@ -378,4 +383,54 @@ fn dequantize_all<T: crate::Quantized>(
         .enumerate()
         .map(|(i, v)| Ok(params(i)?.dequantize(*v)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_channel_parameters_follow_the_axis() {
+        // Shape [2, 3] quantized along axis 1: element i belongs to channel i % 3.
+        let info = TensorInfo {
+            name: "w".into(),
+            dtype: DataType::Int8,
+            shape: vec![2, 3],
+            quantization: Quantization::PerChannel {
+                scales: vec![0.5, 1.0, 2.0],
+                zero_points: vec![0, 1, -1],
+                axis: 1,
+            },
+        };
+        let scales: Vec<f32> = (0..6)
+            .map(|i| per_element(&info, i).unwrap().scale)
+            .collect();
+        assert_eq!(scales, [0.5, 1.0, 2.0, 0.5, 1.0, 2.0]);
+        assert_eq!(per_element(&info, 5).unwrap().zero_point, -1);
+        // Along axis 0: element i belongs to channel i / 3.
+        let axis0 = TensorInfo {
+            shape: vec![3, 2],
+            quantization: Quantization::PerChannel {
+                scales: vec![0.5, 1.0, 2.0],
+                zero_points: vec![0, 0, 0],
+                axis: 0,
+            },
+            ..info.clone()
+        };
+        let scales: Vec<f32> = (0..6)
+            .map(|i| per_element(&axis0, i).unwrap().scale)
+            .collect();
+        assert_eq!(scales, [0.5, 0.5, 1.0, 1.0, 2.0, 2.0]);
+        // As many scales as channels, or an error naming the mismatch.
+        let bad = TensorInfo {
+            shape: vec![2, 4],
+            ..info.clone()
+        };
+        assert!(per_element(&bad, 0).is_err());
+        let none = TensorInfo {
+            quantization: Quantization::None,
+            ..info
+        };
+        assert!(per_element(&none, 0).is_err());
+    }
 }

@@ -57,6 +57,26 @@ impl TensorInfo {
 /// assert_eq!(y.data::<f32>()?, [4.5; 8]);
 /// # Ok(()) }
 /// ```
+///
+/// No view survives a resize or a reallocation (both need `&mut`):
+///
+/// ```compile_fail,E0502
+/// # fn f(it: &mut tflite::Interpreter) -> tflite::Result<()> {
+/// let x = it.input(0)?;
+/// it.resize_input(0, &[2, 8])?; // error: `it` is borrowed by `x`
+/// println!("{:?}", x.shape());
+/// # Ok(()) }
+/// ```
+///
+/// nor, inside a custom op, a resize of the node's outputs:
+///
+/// ```compile_fail,E0502
+/// # fn f(ctx: &mut tflite::custom_op::OpContext<'_>) -> tflite::custom_op::OpResult {
+/// let y = ctx.output(0)?;
+/// ctx.resize_output(0, &[4])?; // error: `ctx` is borrowed by `y`
+/// drop(y);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy)]
 pub struct Tensor<'a> {
     raw: RawTensor,

@@ -69,6 +69,19 @@ pub enum Error {
     /// Tensor data was accessed, or `invoke` called, before `allocate_tensors` (or after a resize).
     #[error("tensors are not allocated: call allocate_tensors() first (after creating the interpreter or resizing an input)")]
     NotAllocated,
+
+    /// The invoke was cancelled through a [`CancelHandle`](crate::CancelHandle); the outputs
+    /// are unspecified, the interpreter usable.
+    #[error("the invoke was cancelled")]
+    Cancelled,
+
+    /// The invoke ran past its deadline and was cancelled
+    /// ([`Interpreter::invoke_with_timeout`](crate::Interpreter::invoke_with_timeout)).
+    #[error("the invoke did not finish within {timeout:?} and was cancelled")]
+    DeadlineExceeded {
+        /// The time it was given.
+        timeout: std::time::Duration,
+    },
     /// A tensor index past the end.
     #[error("{side} index {index} is out of range: the model has {count} {side}s")]
     IndexOutOfRange {

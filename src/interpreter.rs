@@ -1,5 +1,6 @@
 //! [`Interpreter`]: runs a [`Model`]; [`InterpreterBuilder`] configures threads and delegates.
 
+use crate::cancel::{CancelHandle, Shared};
 use crate::custom_op::{self, CustomOp, Registration};
 use crate::delegate::{Delegate, XnnpackOptions};
 use crate::error::{Error, Result, Side};
@@ -228,6 +229,8 @@ impl<'m> InterpreterBuilder<'m> {
                 })?;
             let threads = i32::try_from(threads).unwrap_or(i32::MAX);
             sys::TfLiteInterpreterOptionsSetNumThreads(options.as_ptr(), threads);
+            // One atomic test per node; lets a CancelHandle stop an invoke between nodes.
+            sys::TfLiteInterpreterOptionsEnableCancellation(options.as_ptr(), true);
             sys::TfLiteInterpreterOptionsSetErrorReporter(
                 options.as_ptr(),
                 Some(reporter::report),
@@ -269,7 +272,9 @@ impl<'m> InterpreterBuilder<'m> {
             custom_ops: self.rust_ops.clone(),
             allocated: false,
             memory_limit: self.memory_limit,
+            cancel: Arc::default(),
         };
+        it.cancel.attach(raw);
         // A corrupt model can list inputs or outputs that are no tensor; TFLite then hands out
         // null pointers. Refuse it here, so every later tensor access is to a real tensor.
         for (side, count) in [
@@ -343,6 +348,7 @@ pub struct Interpreter {
     // The Rust custom ops' registrations, which TFLite uses until the interpreter is deleted.
     custom_ops: Vec<Arc<Registration>>,
     allocated: bool,
+    cancel: Arc<Shared>,
 }
 
 // SAFETY: a TfLiteInterpreter may be used from any one thread at a time; all access goes
@@ -351,6 +357,8 @@ unsafe impl Send for Interpreter {}
 
 impl Drop for Interpreter {
     fn drop(&mut self) {
+        // Handles must not reach the interpreter any more.
+        self.cancel.detach();
         // SAFETY: deleted once, interpreter before the options and delegates it uses.
         unsafe {
             sys::TfLiteInterpreterDelete(self.raw.as_ptr());
@@ -515,15 +523,40 @@ impl Interpreter {
         self.allocated = false;
     }
 
-    /// Runs the model on the current inputs.
+    /// Runs the model on the current inputs. [`Error::Cancelled`] if a
+    /// [`CancelHandle`] cancelled it meanwhile.
     pub fn invoke(&mut self) -> Result<()> {
+        self.invoke_within(None)
+    }
+
+    /// Like [`invoke`](Self::invoke), cancelled if it takes longer than `timeout`
+    /// ([`Error::DeadlineExceeded`]). A watchdog thread runs for the duration of the call;
+    /// cancellation takes effect between nodes (see [`CancelHandle`]).
+    pub fn invoke_with_timeout(&mut self, timeout: std::time::Duration) -> Result<()> {
+        self.invoke_within(Some(timeout))
+    }
+
+    fn invoke_within(&mut self, timeout: Option<std::time::Duration>) -> Result<()> {
         if !self.allocated {
             return Err(Error::NotAllocated);
         }
-        // SAFETY: valid, allocated interpreter; no tensor view is alive (`&mut self`).
-        self.check("TfLiteInterpreterInvoke", || unsafe {
-            sys::TfLiteRsInterpreterInvoke(self.raw())
+        let cancel = Arc::clone(&self.cancel);
+        cancel.invoke(timeout, || {
+            // SAFETY: valid, allocated interpreter; no tensor view is alive (`&mut self`).
+            self.check("TfLiteInterpreterInvoke", || unsafe {
+                sys::TfLiteRsInterpreterInvoke(self.raw())
+            })
         })
+    }
+
+    /// A handle that cancels this interpreter's running invoke from another thread.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        CancelHandle(Arc::clone(&self.cancel))
+    }
+
+    /// Runs `f` (a signature runner's invoke) under this interpreter's cancellation.
+    pub(crate) fn cancellable(&self, f: impl FnOnce() -> Result<()>) -> Result<()> {
+        self.cancel.invoke(None, f)
     }
 
     /// Number of model inputs.

@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod cancel;
 pub mod custom_op;
 mod delegate;
 mod dtype;
@@ -39,11 +40,13 @@ mod interpreter;
 pub mod logging;
 mod model;
 mod ops;
+mod pool;
 mod quant;
 mod reporter;
 mod signature;
 mod tensor;
 
+pub use cancel::CancelHandle;
 pub use delegate::XnnpackOptions;
 pub use dtype::{DataType, Element};
 pub use error::{Error, Result, Side};
@@ -51,6 +54,7 @@ pub use half::f16;
 pub use info::{OperatorInfo, SignatureInfo};
 pub use interpreter::{Interpreter, InterpreterBuilder, DEFAULT_MEMORY_LIMIT};
 pub use model::Model;
+pub use pool::{Pool, Pooled};
 pub use quant::{Quantization, QuantizationParams, Quantized};
 pub use signature::SignatureRunner;
 pub use tensor::{Tensor, TensorId, TensorInfo, TensorMut};

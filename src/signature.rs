@@ -252,9 +252,12 @@ impl<'i> SignatureRunner<'i> {
             return Err(Error::NotAllocated);
         }
         let raw = self.raw.as_ptr();
-        // SAFETY: valid, allocated runner; `&mut self` excludes live views.
-        self.check("TfLiteSignatureRunnerInvoke", || unsafe {
-            sys::TfLiteRsSignatureRunnerInvoke(raw)
+        // A CancelHandle of the interpreter cancels this too (one flag for all subgraphs).
+        self.interp.cancellable(|| {
+            // SAFETY: valid, allocated runner; `&mut self` excludes live views.
+            self.interp.check("TfLiteSignatureRunnerInvoke", || unsafe {
+                sys::TfLiteRsSignatureRunnerInvoke(raw)
+            })
         })
     }
 }

@@ -1,0 +1,149 @@
+//! Cancellation and deadlines: a `CancelHandle` stops a running invoke from another thread
+//! with a distinct error, between nodes; the interpreter stays usable.
+
+use std::time::{Duration, Instant};
+use tflite::{CancelHandle, Error, Interpreter, Model};
+
+/// A transformer encoder block (41 nodes) on the builtin kernels, its batch raised until one
+/// invoke takes at least 100 ms here: slow enough to interrupt, with work spread over nodes.
+/// Returns the interpreter, the time of one invoke (min of 2) and its outputs.
+fn slow_interpreter(model: &Model) -> (Interpreter, Duration, Vec<f32>) {
+    let mut batch = 128;
+    loop {
+        let mut it = Interpreter::builder(model)
+            .use_xnnpack(false)
+            .build()
+            .unwrap();
+        let mut shape = it.input(0).unwrap().shape();
+        shape[0] = batch;
+        it.resize_input(0, &shape).unwrap();
+        it.allocate_tensors().unwrap();
+        let n = it.input(0).unwrap().num_elements();
+        let x: Vec<f32> = (0..n).map(|i| ((i % 97) as f32 / 48.0) - 1.0).collect();
+        it.input_mut(0).unwrap().copy_from_slice(&x).unwrap();
+        let mut best = Duration::MAX;
+        for _ in 0..2 {
+            let t = Instant::now();
+            it.invoke().unwrap();
+            best = best.min(t.elapsed());
+        }
+        if best >= Duration::from_millis(100) || batch >= 1 << 16 {
+            let y = it.output(0).unwrap().to_vec::<f32>().unwrap();
+            return (it, best, y);
+        }
+        batch *= 2;
+    }
+}
+
+fn encoder() -> Model {
+    Model::from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/compat/encoder_block.float32.tflite"
+    ))
+    .unwrap()
+}
+
+/// Runs `attempt` up to three times (a loaded machine can delay the cancelling thread);
+/// passes as soon as one attempt says so.
+fn within_three(mut attempt: impl FnMut() -> Result<(), String>) {
+    let mut last = String::new();
+    for _ in 0..3 {
+        match attempt() {
+            Ok(()) => return,
+            Err(e) => last = e,
+        }
+    }
+    panic!("{last}");
+}
+
+#[test]
+fn a_handle_cancels_a_running_invoke_between_nodes() {
+    let model = encoder();
+    let (mut it, full, want) = slow_interpreter(&model);
+    within_three(|| {
+        let handle = it.cancel_handle();
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(full / 5);
+            handle.cancel();
+        });
+        let t = Instant::now();
+        let result = it.invoke();
+        let took = t.elapsed();
+        canceller.join().unwrap();
+        match result {
+            Err(Error::Cancelled) if took < full * 4 / 5 => Ok(()),
+            other => Err(format!(
+                "{other:?} after {took:?} (a full invoke takes {full:?})"
+            )),
+        }
+    });
+    // Usable afterwards, with the same results as before.
+    it.invoke().unwrap();
+    assert_eq!(it.output(0).unwrap().to_vec::<f32>().unwrap(), want);
+    // A cancel while nothing runs does nothing.
+    it.cancel_handle().cancel();
+    it.invoke().unwrap();
+}
+
+#[test]
+fn a_deadline_cancels_with_its_own_error() {
+    let model = encoder();
+    let (mut it, full, want) = slow_interpreter(&model);
+    within_three(|| {
+        let t = Instant::now();
+        let result = it.invoke_with_timeout(full / 5);
+        let took = t.elapsed();
+        match result {
+            Err(Error::DeadlineExceeded { timeout })
+                if timeout == full / 5 && took < full * 4 / 5 =>
+            {
+                Ok(())
+            }
+            other => Err(format!(
+                "{other:?} after {took:?} (a full invoke takes {full:?})"
+            )),
+        }
+    });
+    // A generous deadline changes nothing, and the watchdog of an earlier call does not
+    // reach a later invoke.
+    it.invoke_with_timeout(full * 20).unwrap();
+    assert_eq!(it.output(0).unwrap().to_vec::<f32>().unwrap(), want);
+    it.invoke().unwrap();
+}
+
+#[test]
+fn handles_are_send_sync_and_outlive_their_interpreter() {
+    fn send_sync<T: Send + Sync + Clone>(_: &T) {}
+    let model = encoder();
+    let it = Interpreter::new(&model).unwrap();
+    let handle: CancelHandle = it.cancel_handle();
+    send_sync(&handle);
+    drop(it);
+    handle.cancel(); // nothing to cancel, nothing touched
+}
+
+#[test]
+fn a_signature_runner_is_cancelled_by_the_interpreter_handle() {
+    let model = encoder();
+    let (mut it, full, _) = slow_interpreter(&model);
+    let handle = it.cancel_handle();
+    let slow_shape = it.input(0).unwrap().shape();
+    let key = it.signature_keys()[0].clone();
+    let mut run = it.signature_runner(&key).unwrap();
+    run.resize_input(0, &slow_shape).unwrap();
+    run.allocate_tensors().unwrap();
+    within_three(|| {
+        let h = handle.clone();
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(full / 5);
+            h.cancel();
+        });
+        let result = run.invoke();
+        canceller.join().unwrap();
+        match result {
+            Err(Error::Cancelled) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    run.invoke().unwrap();
+}

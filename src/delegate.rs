@@ -20,6 +20,12 @@ pub struct XnnpackOptions {
     /// Fail [`build`](crate::InterpreterBuilder::build) if the delegate cannot be applied,
     /// instead of running on TFLite's builtin kernels. Default off.
     pub required: bool,
+    /// Share XNNPACK's packed weights among the interpreters of one [`Model`](crate::Model)
+    /// built with the same packing options (`qs8`, `qu8`, `force_fp16`): the first packs
+    /// them into the model's weights cache, the others find them there instead of keeping
+    /// their own copy. Default on. If sharing fails for an interpreter, it packs its own
+    /// ([`Interpreter::shares_weights`](crate::Interpreter::shares_weights) says which).
+    pub share_weights: bool,
 }
 
 impl Default for XnnpackOptions {
@@ -30,6 +36,7 @@ impl Default for XnnpackOptions {
             qu8: true,
             force_fp16: false,
             required: false,
+            share_weights: true,
         }
     }
 }
@@ -49,6 +56,15 @@ impl XnnpackOptions {
     pub fn qu8(mut self, on: bool) -> Self {
         self.qu8 = on;
         self
+    }
+    /// Sets [`share_weights`](Self::share_weights).
+    pub fn share_weights(mut self, on: bool) -> Self {
+        self.share_weights = on;
+        self
+    }
+    /// What the packed weights depend on: interpreters agreeing on it can share them.
+    pub(crate) fn packing(&self) -> Packing {
+        (self.qs8, self.qu8, self.force_fp16)
     }
     /// Sets [`required`](Self::required).
     pub fn required(mut self, on: bool) -> Self {
@@ -70,7 +86,11 @@ pub(crate) enum Delegate {
 
 impl Delegate {
     #[cfg(feature = "xnnpack")]
-    pub(crate) fn xnnpack(o: &XnnpackOptions, default_threads: usize) -> Result<Delegate> {
+    pub(crate) fn xnnpack(
+        o: &XnnpackOptions,
+        default_threads: usize,
+        cache: Option<&WeightsCache>,
+    ) -> Result<Delegate> {
         // SAFETY: plain C calls; the options struct is read during the call only.
         unsafe {
             let mut opts = sys::TfLiteXNNPackDelegateOptionsDefault();
@@ -90,6 +110,9 @@ impl Delegate {
                 flags |= sys::TFLITE_XNNPACK_DELEGATE_FLAG_FORCE_FP16;
             }
             opts.flags = flags;
+            if let Some(cache) = cache {
+                opts.weights_cache = cache.raw.as_ptr();
+            }
             NonNull::new(sys::TfLiteXNNPackDelegateCreate(&opts))
                 .map(Delegate::Xnnpack)
                 .ok_or(Error::Tflite {
@@ -102,7 +125,11 @@ impl Delegate {
     }
 
     #[cfg(not(feature = "xnnpack"))]
-    pub(crate) fn xnnpack(_: &XnnpackOptions, _: usize) -> Result<Delegate> {
+    pub(crate) fn xnnpack(
+        _: &XnnpackOptions,
+        _: usize,
+        _: Option<&WeightsCache>,
+    ) -> Result<Delegate> {
         Err(Error::Tflite {
             call: "XNNPACK delegate",
             tflite_message: "tflite was built without the `xnnpack` feature".into(),
@@ -124,6 +151,66 @@ impl Drop for Delegate {
             // interpreter using it (the interpreter's Drop deletes itself first).
             #[cfg(feature = "xnnpack")]
             Delegate::Xnnpack(p) => unsafe { sys::TfLiteXNNPackDelegateDelete(p.as_ptr()) },
+        }
+    }
+}
+
+/// The options packed weights depend on: `(qs8, qu8, force_fp16)`.
+pub(crate) type Packing = (bool, bool, bool);
+
+/// XNNPACK's packed-weights cache, shared by the interpreters of one model. Until the first
+/// interpreter using it is built (under `first`), it is open; then it is soft-finalized: later
+/// interpreters only find their weights in it (XNNPACK refuses to run from an open cache).
+pub(crate) struct WeightsCache {
+    #[cfg(feature = "xnnpack")]
+    raw: NonNull<sys::TfLiteXNNPackDelegateWeightsCache>,
+    /// Whether it was finalized; held while the first interpreter is built.
+    pub(crate) finalized: std::sync::Mutex<bool>,
+}
+
+// SAFETY: XNNPACK's weights cache guards insertions and look-ups with its own mutex; we only
+// finalize it under `finalized`, before any interpreter using it runs, and delete it once no
+// interpreter or model holds it.
+unsafe impl Send for WeightsCache {}
+// SAFETY: as above.
+unsafe impl Sync for WeightsCache {}
+
+impl WeightsCache {
+    /// A new, open cache (`None` without XNNPACK, or if XNNPACK cannot make one).
+    pub(crate) fn new() -> Option<WeightsCache> {
+        #[cfg(feature = "xnnpack")]
+        {
+            // SAFETY: plain constructor; null on failure.
+            let raw = NonNull::new(unsafe { sys::TfLiteXNNPackDelegateWeightsCacheCreate() })?;
+            Some(WeightsCache {
+                raw,
+                finalized: std::sync::Mutex::new(false),
+            })
+        }
+        #[cfg(not(feature = "xnnpack"))]
+        None
+    }
+
+    /// Soft-finalizes the cache (call with `finalized` locked): later interpreters can still
+    /// look their weights up. `false` if XNNPACK refused.
+    pub(crate) fn finalize(&self) -> bool {
+        #[cfg(feature = "xnnpack")]
+        {
+            // SAFETY: valid cache; the caller serializes finalization.
+            unsafe { sys::TfLiteXNNPackDelegateWeightsCacheFinalizeSoft(self.raw.as_ptr()) }
+        }
+        #[cfg(not(feature = "xnnpack"))]
+        false
+    }
+}
+
+impl Drop for WeightsCache {
+    fn drop(&mut self) {
+        // SAFETY: created by TfLiteXNNPackDelegateWeightsCacheCreate, deleted once, after every
+        // interpreter (and so every XNNPACK runtime) using it: each holds an `Arc` to it.
+        #[cfg(feature = "xnnpack")]
+        unsafe {
+            sys::TfLiteXNNPackDelegateWeightsCacheDelete(self.raw.as_ptr())
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::cancel::{CancelHandle, Shared};
 use crate::custom_op::{self, CustomOp, Registration};
-use crate::delegate::{Delegate, XnnpackOptions};
+use crate::delegate::{Delegate, WeightsCache, XnnpackOptions};
 use crate::error::{Error, Result, Side};
 use crate::model::Model;
 use crate::reporter::{self, Reporter};
@@ -165,48 +165,88 @@ impl<'m> InterpreterBuilder<'m> {
         let Some(x) = &self.xnnpack else {
             return self.create(all_builtin);
         };
-        let d = match Delegate::xnnpack(x, self.num_threads) {
-            Ok(d) => d,
-            Err(e) if !x.required => {
-                let mut it = self.create(all_builtin)?;
-                it.delegate_skipped = Some(e.to_string());
-                return Ok(it);
+        // Shared packed weights: the first interpreter of a cache is built alone and
+        // finalizes it; the others only look their weights up, concurrently.
+        let cache = if x.share_weights {
+            self.model.weights_cache(x.packing())
+        } else {
+            None
+        };
+        let mut attempt = match &cache {
+            Some(cache) => {
+                let mut finalized = cache.finalized.lock().unwrap_or_else(|e| e.into_inner());
+                if *finalized {
+                    drop(finalized);
+                    self.delegated(x, Some(cache))?
+                } else {
+                    let attempt = self.delegated(x, Some(cache))?;
+                    match attempt {
+                        Ok(it) if cache.finalize() => {
+                            *finalized = true;
+                            Ok(it)
+                        }
+                        // XNNPACK would refuse to run from an open cache.
+                        Ok(_) => Err("XNNPACK could not finalize its weights cache".to_string()),
+                        Err(reason) => Err(reason),
+                    }
+                }
             }
-            Err(e) => return Err(e),
+            None => self.delegated(x, None)?,
+        };
+        // Sharing failed (e.g. weights that differ from the first interpreter's): pack privately.
+        if attempt.is_err() && cache.is_some() {
+            attempt = self.delegated(x, None)?;
+        }
+        match attempt {
+            Ok(it) => Ok(it),
+            Err(reason) if x.required => Err(Error::Tflite {
+                call: "TfLiteInterpreterModifyGraphWithDelegate",
+                tflite_message: reason,
+            }),
+            // TFLite restored the graph; run it on the builtin kernels, with all the threads.
+            Err(reason) => {
+                let mut it = self.create(all_builtin)?;
+                it.delegate_skipped = Some(reason);
+                Ok(it)
+            }
+        }
+    }
+
+    /// An interpreter with the XNNPACK delegate applied (packing into `cache` if given), or
+    /// why it could not be applied.
+    fn delegated(
+        &self,
+        x: &XnnpackOptions,
+        cache: Option<&Arc<WeightsCache>>,
+    ) -> Result<std::result::Result<Interpreter, String>> {
+        let d = match Delegate::xnnpack(x, self.num_threads, cache.map(|c| &**c)) {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(e.to_string())),
         };
         let mut it = self.create(self.builtin_threads.unwrap_or(1))?;
         it.reporter.clear();
         // SAFETY: valid interpreter and delegate; the delegate is kept in `it.delegates`, so it
-        // outlives the interpreter whether or not it was applied.
+        // outlives the interpreter whether or not it was applied, and the cache (if any) in
+        // `it.weights`, which is dropped after the delegates.
         let status = unsafe { sys::TfLiteRsInterpreterModifyGraphWithDelegate(it.raw(), d.raw()) };
         it.delegates.push(d);
+        it.weights = cache.cloned();
         let message = it.reporter.take();
         match status {
             sys::kTfLiteOk => {
                 it.delegate_applied = true;
-                Ok(it)
+                Ok(Ok(it))
             }
-            // TFLite restored the graph; run it on the builtin kernels, with all the threads.
             sys::kTfLiteDelegateError | sys::kTfLiteApplicationError => {
-                let reason = if !message.is_empty() {
+                Ok(Err(if !message.is_empty() {
                     message
                 } else if status == sys::kTfLiteApplicationError {
                     "the graph has dynamic-sized tensors (e.g. string tensors or data-dependent shapes), \
-                     which the XNNPACK delegate does not support"
-                        .to_string()
+                 which the XNNPACK delegate does not support"
+                    .to_string()
                 } else {
                     "XNNPACK failed to prepare part of the graph".to_string()
-                };
-                if x.required {
-                    return Err(Error::Tflite {
-                        call: "TfLiteInterpreterModifyGraphWithDelegate",
-                        tflite_message: reason,
-                    });
-                }
-                drop(it);
-                let mut it = self.create(all_builtin)?;
-                it.delegate_skipped = Some(reason);
-                Ok(it)
+                }))
             }
             _ => Err(
                 Error::from_tflite("TfLiteInterpreterModifyGraphWithDelegate", message)
@@ -273,6 +313,7 @@ impl<'m> InterpreterBuilder<'m> {
             allocated: false,
             memory_limit: self.memory_limit,
             cancel: Arc::default(),
+            weights: None,
         };
         it.cancel.attach(raw);
         // A corrupt model can list inputs or outputs that are no tensor; TFLite then hands out
@@ -349,6 +390,8 @@ pub struct Interpreter {
     custom_ops: Vec<Arc<Registration>>,
     allocated: bool,
     cancel: Arc<Shared>,
+    /// The shared packed weights the delegate uses, if any (dropped after the delegates).
+    weights: Option<Arc<WeightsCache>>,
 }
 
 // SAFETY: a TfLiteInterpreter may be used from any one thread at a time; all access goes
@@ -365,6 +408,7 @@ impl Drop for Interpreter {
             sys::TfLiteInterpreterOptionsDelete(self.options.as_ptr());
         }
         self.delegates.clear();
+        self.weights = None;
         // Now that TFLite no longer uses them (the interpreter freed its nodes' states above).
         self.custom_ops.clear();
     }
@@ -412,6 +456,12 @@ impl Interpreter {
     /// Whether a delegate (XNNPACK) was applied to the graph.
     pub fn has_delegate(&self) -> bool {
         self.delegate_applied
+    }
+
+    /// Whether XNNPACK runs from the model's shared packed weights (see
+    /// [`XnnpackOptions::share_weights`]) rather than its own copy.
+    pub fn shares_weights(&self) -> bool {
+        self.delegate_applied && self.weights.is_some()
     }
 
     /// Why the XNNPACK delegate was asked for but not applied, if so (see

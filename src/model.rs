@@ -1,5 +1,6 @@
 //! [`Model`]: a verified TFLite flatbuffer, shareable by many interpreters on many threads.
 
+use crate::delegate::{Packing, WeightsCache};
 use crate::error::{Error, Result};
 use crate::flatbuffer;
 use crate::info::{OperatorInfo, SignatureInfo};
@@ -9,7 +10,7 @@ use crate::tensor::TensorInfo;
 use std::ffi::{c_void, CString};
 use std::path::Path;
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Where a model's bytes live. TFLite does not copy them: they must outlive the `TfLiteModel`
 /// and every interpreter made from it, which holding them here (behind an `Arc`) guarantees.
@@ -32,6 +33,8 @@ struct Inner {
     /// Read from the bytes at load (`None` if a table is out of bounds).
     description: Option<flatbuffer::Description>,
     min_runtime_version: Option<String>,
+    /// XNNPACK's packed weights, one cache per packing option set, shared by interpreters.
+    weights: Mutex<Vec<(Packing, Arc<WeightsCache>)>>,
 }
 
 // SAFETY: a TfLiteModel is immutable once created; TFLite documents that one model may be used
@@ -187,6 +190,7 @@ impl Model {
                         origin,
                         description,
                         min_runtime_version,
+                        weights: Mutex::default(),
                     }),
                 };
                 check.map_err(|reason| Error::InvalidModel {
@@ -224,6 +228,18 @@ impl Model {
     /// [`Error::UnsupportedOp`] carries it.
     pub fn min_runtime_version(&self) -> Option<String> {
         self.inner.min_runtime_version.clone()
+    }
+
+    /// The weights cache of this model for interpreters packing with `packing`, made on first
+    /// use (`None` if XNNPACK cannot make one).
+    pub(crate) fn weights_cache(&self, packing: Packing) -> Option<Arc<WeightsCache>> {
+        let mut caches = self.inner.weights.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, c)) = caches.iter().find(|(p, _)| *p == packing) {
+            return Some(Arc::clone(c));
+        }
+        let cache = Arc::new(WeightsCache::new()?);
+        caches.push((packing, Arc::clone(&cache)));
+        Some(cache)
     }
 
     fn description(&self) -> Result<&flatbuffer::Description> {

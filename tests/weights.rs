@@ -1,0 +1,96 @@
+//! Shared packed weights: interpreters of one model run from one copy of XNNPACK's packed
+//! weights, with outputs bit-identical to private packing, also when built concurrently.
+#![cfg(feature = "xnnpack")]
+
+use tflite::{Interpreter, Model, XnnpackOptions};
+
+fn path(p: &str) -> String {
+    format!("{}/{p}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs one deterministic input through `it`; returns the output's bytes.
+fn run(it: &mut Interpreter) -> Vec<u8> {
+    it.allocate_tensors().unwrap();
+    let mut x = it.input_mut(0).unwrap();
+    let n = x.byte_size().unwrap();
+    let bytes: Vec<u8> = (0..n).map(|i| (i * 37 % 61) as u8).collect();
+    x.bytes_mut().unwrap().copy_from_slice(&bytes);
+    it.invoke().unwrap();
+    it.output(0).unwrap().bytes().unwrap().to_vec()
+}
+
+const MODELS: [&str; 4] = [
+    "examples/digits/digits_float32.tflite",
+    "examples/digits/digits_int8.tflite",
+    "tflite-sys/tests/data/conv_dense.tflite",
+    "tests/compat/encoder_block.float32.tflite",
+];
+
+#[test]
+fn interpreters_of_one_model_share_and_agree_bit_for_bit() {
+    for m in MODELS {
+        let model = Model::from_file(path(m)).unwrap();
+        let private = Interpreter::builder(&model)
+            .xnnpack(XnnpackOptions::default().share_weights(false))
+            .build()
+            .unwrap();
+        assert!(private.has_delegate() && !private.shares_weights(), "{m}");
+        let want = run(&mut { private });
+        for k in 0..4 {
+            let mut it = Interpreter::new(&model).unwrap();
+            assert!(
+                it.shares_weights(),
+                "{m}: interpreter {k}: {:?}",
+                it.delegate_skipped()
+            );
+            assert_eq!(run(&mut it), want, "{m}: interpreter {k}");
+        }
+    }
+}
+
+#[test]
+fn concurrent_builds_share_and_agree() {
+    let model = Model::from_file(path("examples/digits/digits_int8.tflite")).unwrap();
+    let want = run(&mut Interpreter::builder(&model)
+        .xnnpack(XnnpackOptions::default().share_weights(false))
+        .build()
+        .unwrap());
+    // A fresh model: its cache is first filled by whichever thread gets there first.
+    let model = Model::from_file(path("examples/digits/digits_int8.tflite")).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            let (model, want) = (&model, &want);
+            s.spawn(move || {
+                let mut it = Interpreter::builder(model).num_threads(1).build().unwrap();
+                assert!(it.shares_weights(), "{:?}", it.delegate_skipped());
+                for _ in 0..20 {
+                    assert_eq!(&run(&mut it), want);
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn packing_options_get_their_own_cache_and_resizes_keep_working() {
+    let model = Model::from_file(path("tests/models/dynamic_batch.tflite")).unwrap();
+    let fp32 = Interpreter::new(&model).unwrap();
+    let fp16 = Interpreter::builder(&model)
+        .xnnpack(XnnpackOptions::default().force_fp16(true))
+        .build()
+        .unwrap();
+    assert!(fp32.shares_weights() && fp16.shares_weights());
+    // A resize re-applies the delegate, which finds its weights in the finalized cache.
+    let mut it = Interpreter::new(&model).unwrap();
+    let mut private = Interpreter::builder(&model)
+        .xnnpack(XnnpackOptions::default().share_weights(false))
+        .build()
+        .unwrap();
+    for it in [&mut it, &mut private] {
+        let mut shape = it.input(0).unwrap().shape();
+        shape[0] = 3;
+        it.resize_input(0, &shape).unwrap();
+    }
+    assert_eq!(run(&mut it), run(&mut private));
+    assert!(it.shares_weights());
+}

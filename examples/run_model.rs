@@ -4,9 +4,12 @@
 //!
 //!     cargo run --release --example run_model -- MODEL [--input FILE.npy]... [--signature KEY]
 //!         [--output-dir DIR] [--threads N] [--no-xnnpack] [--bench N]
-//!         [--compare DIR [--tolerance T]]
+//!         [--compare DIR [--tolerance T]] [--profile N [--profile-trace FILE.json]]
 //!
-//! `.npy` is the bridge to Python: `../shared/tools/reference.py`-style tools write
+//! `--profile N` prints the per-node profile of N invokes (kernel, time, XNNPACK's operators,
+//! a per-op-type summary); `--profile-trace` also writes it as Chrome-trace JSON.
+//!
+//! `.npy` is the bridge to Python: `examples/python/reference.py` writes
 //! `input_K.npy`/`output_K.npy`; `--compare DIR` checks our `output_K` against `DIR/output_K.npy`
 //! (max |difference| ≤ T, default 1e-5; integer outputs must be equal unless T ≥ 1).
 
@@ -28,11 +31,14 @@ struct Args {
     bench: usize,
     compare: Option<PathBuf>,
     tolerance: f64,
+    profile: usize,
+    profile_trace: Option<PathBuf>,
 }
 
 const USAGE: &str =
     "usage: run_model MODEL [--input FILE.npy]... [--signature KEY] [--output-dir DIR] \
-                     [--threads N] [--no-xnnpack] [--bench N] [--compare DIR [--tolerance T]]";
+                     [--threads N] [--no-xnnpack] [--bench N] [--compare DIR [--tolerance T]] \
+                     [--profile N [--profile-trace FILE.json]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -63,6 +69,12 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--bench: {e}"))?
             }
             "--compare" => a.compare = Some(value(&mut it, "--compare")?.into()),
+            "--profile" => {
+                a.profile = value(&mut it, "--profile")?
+                    .parse()
+                    .map_err(|e| format!("--profile: {e}"))?
+            }
+            "--profile-trace" => a.profile_trace = Some(value(&mut it, "--profile-trace")?.into()),
             "--tolerance" => {
                 a.tolerance = value(&mut it, "--tolerance")?
                     .parse()
@@ -260,8 +272,11 @@ fn as_f64<T: Copy + 'static>(v: T) -> f64 {
 
 fn run(a: &Args) -> Result<bool, Failure> {
     let model = Model::from_file(&a.model)?;
-    let builder = Interpreter::builder(&model).num_threads(a.threads);
-    let mut interpreter = builder.use_xnnpack(a.xnnpack).build()?;
+    let mut interpreter = Interpreter::builder(&model)
+        .num_threads(a.threads)
+        .use_xnnpack(a.xnnpack)
+        .profiling(a.profile > 0)
+        .build()?;
     println!(
         "model {} (TensorFlow Lite {})",
         model.origin(),
@@ -364,6 +379,18 @@ fn run(a: &Args) -> Result<bool, Failure> {
             times[0],
             times[times.len() - 1]
         );
+    }
+    if a.profile > 0 {
+        let Graph::Main(it) = &mut g else {
+            return Err("--profile profiles the main graph; leave out --signature".into());
+        };
+        let profile = it.profile(a.profile)?;
+        print!("{profile}");
+        if let Some(path) = &a.profile_trace {
+            std::fs::write(path, profile.to_chrome_trace())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            println!("trace written to {}", path.display());
+        }
     }
     Ok(all_match)
 }

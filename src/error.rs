@@ -70,6 +70,13 @@ pub enum Error {
     #[error("tensors are not allocated: call allocate_tensors() first (after creating the interpreter or resizing an input)")]
     NotAllocated,
 
+    /// [`Interpreter::profile`](crate::Interpreter::profile) on an interpreter built without
+    /// [`profiling`](crate::InterpreterBuilder::profiling).
+    #[error(
+        "the interpreter was built without profiling: use InterpreterBuilder::profiling(true)"
+    )]
+    ProfilingOff,
+
     /// The invoke was cancelled through a [`CancelHandle`](crate::CancelHandle); the outputs
     /// are unspecified, the interpreter usable.
     #[error("the invoke was cancelled")]

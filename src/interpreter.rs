@@ -5,12 +5,15 @@ use crate::custom_op::{self, CustomOp, Registration};
 use crate::delegate::{Delegate, WeightsCache, XnnpackOptions};
 use crate::error::{Error, Result, Side};
 use crate::model::Model;
+use crate::plan::{PlanNode, Probe};
+use crate::profile::{Profile, Recorder};
 use crate::reporter::{self, Reporter};
 use crate::sys;
 use crate::tensor::{dims_i32, RawTensor, Tensor, TensorId, TensorMut};
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Default for [`InterpreterBuilder::memory_limit`]: 8 GiB on 64-bit targets; on 32-bit ones
 /// (armv7), where 8 GiB does not fit in a `usize`, the largest object size, `isize::MAX` bytes.
@@ -34,6 +37,7 @@ pub struct InterpreterBuilder<'m> {
     custom_ops: Vec<(CString, &'static sys::TfLiteRegistration, i32, i32)>,
     rust_ops: Vec<Arc<Registration>>,
     rust_op_error: Option<String>,
+    profiling: bool,
 }
 
 impl<'m> InterpreterBuilder<'m> {
@@ -51,6 +55,7 @@ impl<'m> InterpreterBuilder<'m> {
             custom_ops: Vec::new(),
             rust_ops: Vec::new(),
             rust_op_error: None,
+            profiling: false,
         }
     }
 
@@ -97,6 +102,13 @@ impl<'m> InterpreterBuilder<'m> {
     /// Applies the XNNPACK delegate with these options (and turns it on).
     pub fn xnnpack(mut self, options: XnnpackOptions) -> Self {
         self.xnnpack = Some(options);
+        self
+    }
+
+    /// Records per-node timings for [`Interpreter::profile`] (off by default: XNNPACK then
+    /// times each of its operators on every invoke, which costs a little).
+    pub fn profiling(mut self, on: bool) -> Self {
+        self.profiling = on;
         self
     }
 
@@ -158,6 +170,14 @@ impl<'m> InterpreterBuilder<'m> {
     /// do; [`Interpreter::delegate_skipped`] says why. Set [`XnnpackOptions::required`] to get
     /// an error instead.
     pub fn build(self) -> Result<Interpreter> {
+        let mut it = self.build_delegated()?;
+        if self.profiling {
+            it.apply_probe()?;
+        }
+        Ok(it)
+    }
+
+    fn build_delegated(&self) -> Result<Interpreter> {
         if let Some(e) = &self.rust_op_error {
             return Err(Error::CustomOp(e.clone()));
         }
@@ -258,6 +278,9 @@ impl<'m> InterpreterBuilder<'m> {
     /// Creates the interpreter without delegates, its builtin kernels using `threads`.
     fn create(&self, threads: usize) -> Result<Interpreter> {
         let reporter = Box::<Reporter>::default();
+        let mut profiler = self
+            .profiling
+            .then(|| Recorder::new(self.rust_ops.iter().map(|r| r.name().to_string()).collect()));
         // SAFETY: options are created here and deleted with the interpreter (or on failure);
         // every pointer handed to them outlives the interpreter (the reporter is owned by it,
         // registrations are 'static).
@@ -271,6 +294,10 @@ impl<'m> InterpreterBuilder<'m> {
             sys::TfLiteInterpreterOptionsSetNumThreads(options.as_ptr(), threads);
             // One atomic test per node; lets a CancelHandle stop an invoke between nodes.
             sys::TfLiteInterpreterOptionsEnableCancellation(options.as_ptr(), true);
+            if let Some(p) = &mut profiler {
+                // The table lives in the boxed recorder the interpreter owns.
+                sys::TfLiteInterpreterOptionsSetTelemetryProfiler(options.as_ptr(), p.table());
+            }
             sys::TfLiteInterpreterOptionsSetErrorReporter(
                 options.as_ptr(),
                 Some(reporter::report),
@@ -314,6 +341,8 @@ impl<'m> InterpreterBuilder<'m> {
             memory_limit: self.memory_limit,
             cancel: Arc::default(),
             weights: None,
+            profiler,
+            probe: None,
         };
         it.cancel.attach(raw);
         // A corrupt model can list inputs or outputs that are no tensor; TFLite then hands out
@@ -392,6 +421,10 @@ pub struct Interpreter {
     cancel: Arc<Shared>,
     /// The shared packed weights the delegate uses, if any (dropped after the delegates).
     weights: Option<Arc<WeightsCache>>,
+    /// TFLite's profiling callbacks land here (dropped after the interpreter is deleted).
+    profiler: Option<Box<Recorder>>,
+    /// Reads the execution plan after delegation (dropped after the interpreter is deleted).
+    probe: Option<Box<Probe>>,
 }
 
 // SAFETY: a TfLiteInterpreter may be used from any one thread at a time; all access goes
@@ -597,6 +630,74 @@ impl Interpreter {
                 sys::TfLiteRsInterpreterInvoke(self.raw())
             })
         })
+    }
+
+    /// Runs `invokes` invokes on the current inputs and returns their per-node profile (see
+    /// [`Profile`]); the interpreter must be built with
+    /// [`profiling(true)`](InterpreterBuilder::profiling), else [`Error::ProfilingOff`].
+    ///
+    /// ```
+    /// # fn main() -> tflite::Result<()> {
+    /// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tflite-sys/tests/data/add_mul.tflite");
+    /// let model = tflite::Model::from_file(path)?;
+    /// let mut it = tflite::Interpreter::builder(&model).use_xnnpack(false).profiling(true).build()?;
+    /// it.allocate_tensors()?;
+    /// let profile = it.profile(10)?;
+    /// let ops: Vec<&str> = profile.nodes.iter().map(|n| n.op.as_str()).collect();
+    /// assert_eq!(ops, ["MUL", "ADD"]);
+    /// println!("{profile}"); // per node, XNNPACK operators, per op type
+    /// # Ok(()) }
+    /// ```
+    pub fn profile(&mut self, invokes: usize) -> Result<Profile> {
+        if self.profiler.is_none() {
+            return Err(Error::ProfilingOff);
+        }
+        if let Some(r) = &self.profiler {
+            r.record(true);
+        }
+        let epoch = Instant::now();
+        let mut total = Duration::ZERO;
+        let mut result = Ok(());
+        for _ in 0..invokes {
+            if let Some(r) = &self.profiler {
+                r.mark_invoke();
+            }
+            let t = Instant::now();
+            result = self.invoke();
+            total += t.elapsed();
+            if result.is_err() {
+                break;
+            }
+        }
+        let plan = self.execution_plan().unwrap_or_default();
+        let r = self.profiler.as_ref().ok_or(Error::ProfilingOff)?;
+        r.record(false);
+        result?;
+        Ok(r.profile(invokes, total, epoch, &plan))
+    }
+
+    /// The main graph's execution plan after delegation — which nodes a delegate took and
+    /// which run on TFLite's own kernels — for an interpreter built with
+    /// [`profiling`](InterpreterBuilder::profiling) or an external delegate (`None` otherwise).
+    pub fn execution_plan(&self) -> Option<Vec<PlanNode>> {
+        self.probe.as_ref().and_then(|p| p.plan())
+    }
+
+    /// Applies the plan probe (after every other delegate).
+    fn apply_probe(&mut self) -> Result<()> {
+        let mut probe = Probe::new();
+        // SAFETY: valid interpreter; the probe is boxed and kept in `self.probe`, which is
+        // dropped after the interpreter is deleted.
+        let status =
+            unsafe { sys::TfLiteRsInterpreterModifyGraphWithDelegate(self.raw(), probe.raw()) };
+        self.probe = Some(probe);
+        if status != sys::kTfLiteOk {
+            return Err(Error::Tflite {
+                call: "TfLiteInterpreterModifyGraphWithDelegate",
+                tflite_message: self.reporter.take(),
+            });
+        }
+        Ok(())
     }
 
     /// A handle that cancels this interpreter's running invoke from another thread.

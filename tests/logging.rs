@@ -31,9 +31,27 @@ fn add_mul() -> Model {
     .unwrap()
 }
 
+/// A command running `program`, through cargo's runner for this target when there is one
+/// (e.g. qemu when the tests run cross-compiled: `CARGO_TARGET_<TRIPLE>_RUNNER`).
+fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let arch = std::env::consts::ARCH.to_uppercase();
+    let runner = std::env::vars().find(|(k, _)| {
+        k.starts_with("CARGO_TARGET_") && k.ends_with("_RUNNER") && k.contains(&arch)
+    });
+    match runner {
+        Some((_, runner)) => {
+            let mut words = runner.split_whitespace();
+            let mut c = Command::new(words.next().unwrap());
+            c.args(words).arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
 /// What a child process (this test binary, re-run in `CHILD` mode) printed on stderr.
 fn child_stderr(mode: &str) -> String {
-    let out = Command::new(std::env::current_exe().unwrap())
+    let out = command(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "tflite_lines_go_to_log_not_stderr",
@@ -93,7 +111,7 @@ fn tflite_lines_go_to_log_not_stderr() {
         .and_then(|deps| deps.parent())
         .map(|dir| dir.join("examples").join("run_model"));
     if let Some(run_model) = examples.filter(|p| p.exists()) {
-        let out = Command::new(run_model)
+        let out = command(run_model)
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/tflite-sys/tests/data/add_mul.tflite"

@@ -14,6 +14,8 @@ pub fn headers(xnnpack: bool) -> Vec<&'static str> {
         "tensorflow/lite/core/c/common.h",
         "tensorflow/lite/core/c/builtin_op_data.h",
         "tensorflow/lite/builtin_ops.h",
+        // The telemetry profiler's callback table (per-node timings for `Interpreter::profile`).
+        "tensorflow/lite/profiling/telemetry/c/profiler.h",
     ];
     if xnnpack {
         h.push("tensorflow/lite/delegates/xnnpack/xnnpack_delegate.h");

@@ -70,6 +70,16 @@ pub enum Error {
     #[error("tensors are not allocated: call allocate_tensors() first (after creating the interpreter or resizing an input)")]
     NotAllocated,
 
+    /// An external delegate plugin could not be loaded, created or applied, or (when
+    /// required) took no node of the graph.
+    #[error("external delegate {path:?}: {reason}")]
+    ExternalDelegate {
+        /// The plugin library.
+        path: PathBuf,
+        /// Why (the loader's or TFLite's message).
+        reason: String,
+    },
+
     /// [`Interpreter::profile`](crate::Interpreter::profile) on an interpreter built without
     /// [`profiling`](crate::InterpreterBuilder::profiling).
     #[error(

@@ -4,6 +4,7 @@ use crate::cancel::{CancelHandle, Shared};
 use crate::custom_op::{self, CustomOp, Registration};
 use crate::delegate::{Delegate, WeightsCache, XnnpackOptions};
 use crate::error::{Error, Result, Side};
+use crate::external::ExternalDelegate;
 use crate::model::Model;
 use crate::plan::{PlanNode, Probe};
 use crate::profile::{Profile, Recorder};
@@ -38,6 +39,7 @@ pub struct InterpreterBuilder<'m> {
     rust_ops: Vec<Arc<Registration>>,
     rust_op_error: Option<String>,
     profiling: bool,
+    external: Option<(Arc<ExternalDelegate>, bool)>,
 }
 
 impl<'m> InterpreterBuilder<'m> {
@@ -56,6 +58,7 @@ impl<'m> InterpreterBuilder<'m> {
             rust_ops: Vec::new(),
             rust_op_error: None,
             profiling: false,
+            external: None,
         }
     }
 
@@ -109,6 +112,14 @@ impl<'m> InterpreterBuilder<'m> {
     /// times each of its operators on every invoke, which costs a little).
     pub fn profiling(mut self, on: bool) -> Self {
         self.profiling = on;
+        self
+    }
+
+    /// Applies an external delegate plugin ([`ExternalDelegate::load`]) before XNNPACK, which
+    /// then takes what the plugin left (if on). With `required`, [`build`](Self::build) fails
+    /// if the plugin takes no node; [`Interpreter::execution_plan`] shows what it took.
+    pub fn external_delegate(mut self, delegate: ExternalDelegate, required: bool) -> Self {
+        self.external = Some((Arc::new(delegate), required));
         self
     }
 
@@ -171,8 +182,20 @@ impl<'m> InterpreterBuilder<'m> {
     /// an error instead.
     pub fn build(self) -> Result<Interpreter> {
         let mut it = self.build_delegated()?;
-        if self.profiling {
+        if self.profiling || self.external.is_some() {
             it.apply_probe()?;
+        }
+        if let Some((ext, true)) = &self.external {
+            let plan = it.execution_plan().unwrap_or_default();
+            let took = plan
+                .iter()
+                .any(|n| n.delegated && n.op != "TfLiteXNNPackDelegate");
+            if !took {
+                return Err(Error::ExternalDelegate {
+                    path: ext.path().to_path_buf(),
+                    reason: "the delegate took no node of the graph (required)".into(),
+                });
+            }
         }
         Ok(it)
     }
@@ -343,8 +366,28 @@ impl<'m> InterpreterBuilder<'m> {
             weights: None,
             profiler,
             probe: None,
+            external: None,
         };
         it.cancel.attach(raw);
+        let mut it = it;
+        if let Some((ext, _)) = &self.external {
+            it.reporter.clear();
+            // SAFETY: valid interpreter and delegate; the delegate is kept alive by
+            // `it.external` until after the interpreter is deleted.
+            let status =
+                unsafe { sys::TfLiteRsInterpreterModifyGraphWithDelegate(it.raw(), ext.raw()) };
+            it.external = Some(Arc::clone(ext));
+            if status != sys::kTfLiteOk {
+                let mut reason = it.reporter.take();
+                if reason.is_empty() {
+                    reason = format!("TFLite could not apply it (status {status})");
+                }
+                return Err(Error::ExternalDelegate {
+                    path: ext.path().to_path_buf(),
+                    reason,
+                });
+            }
+        }
         // A corrupt model can list inputs or outputs that are no tensor; TFLite then hands out
         // null pointers. Refuse it here, so every later tensor access is to a real tensor.
         for (side, count) in [
@@ -425,6 +468,8 @@ pub struct Interpreter {
     profiler: Option<Box<Recorder>>,
     /// Reads the execution plan after delegation (dropped after the interpreter is deleted).
     probe: Option<Box<Probe>>,
+    /// An external delegate applied to the graph (dropped after the interpreter is deleted).
+    external: Option<Arc<ExternalDelegate>>,
 }
 
 // SAFETY: a TfLiteInterpreter may be used from any one thread at a time; all access goes

@@ -78,7 +78,7 @@ fn run() -> Result<(), String> {
             "linking the prebuilt native build in {}",
             dir.display()
         ));
-        return prebuilt::link(&dir, &target, &out_dir);
+        return link(&dir, &target, &out_dir);
     }
 
     let compilers = target::compilers(&target)?;
@@ -176,7 +176,17 @@ fn run() -> Result<(), String> {
         ));
     }
     identity.verify(&dir)?;
-    prebuilt::link(&dir, &target, &out_dir)
+    link(&dir, &target, &out_dir)
+}
+
+/// Links the native folder `dir`, and names its headers for `tflite_sys::INCLUDE_DIR`.
+fn link(dir: &Path, target: &target::Target, out_dir: &Path) -> Result<(), String> {
+    prebuilt::link(dir, target, out_dir)?;
+    println!(
+        "cargo:rustc-env=TFLITE_SYS_INCLUDE_DIR={}",
+        dir.join("include").display()
+    );
+    Ok(())
 }
 
 /// The shims' object files, left beside their archives by `cc`: not part of the folder.

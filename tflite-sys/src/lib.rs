@@ -14,3 +14,8 @@
 #![allow(clippy::all)]
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+
+/// The folder of the TFLite C headers this crate was built with (in the native build's folder:
+/// the user cache, or `TFLITE_SYS_PREBUILT_DIR`), e.g. to compile a delegate plugin or a C
+/// custom op against the same ABI. A path on the machine that built the crate.
+pub const INCLUDE_DIR: &str = env!("TFLITE_SYS_INCLUDE_DIR");

@@ -5,7 +5,9 @@
 //! node: a graph XNNPACK took whole is one node, and stops only once that node is done. Any
 //! cancel requested while an invoke runs makes that invoke return [`Error::Cancelled`] (or
 //! [`Error::DeadlineExceeded`]), even if TFLite had already passed its last check; a cancel
-//! while nothing runs does nothing. The interpreter stays usable.
+//! while nothing runs does nothing. An invoke with a deadline that takes longer than it returns
+//! [`Error::DeadlineExceeded`] whether or not the cancel came in time. The interpreter stays
+//! usable.
 
 use crate::error::{Error, Result};
 use crate::sys;
@@ -65,6 +67,7 @@ impl Shared {
             s.requested = None;
             s.running
         };
+        let started = std::time::Instant::now();
         let result = match timeout {
             None => f(),
             Some(timeout) => {
@@ -86,7 +89,13 @@ impl Shared {
         match s.requested.take() {
             Some((g, None)) if g == n => Err(Error::Cancelled),
             Some((g, Some(timeout))) if g == n => Err(Error::DeadlineExceeded { timeout }),
-            _ => result,
+            // Done, but late (the watchdog had not run yet): the deadline was still missed.
+            _ => match timeout {
+                Some(timeout) if started.elapsed() >= timeout => {
+                    Err(Error::DeadlineExceeded { timeout })
+                }
+                _ => result,
+            },
         }
     }
 

@@ -4,7 +4,8 @@ use crate::error::Result;
 use crate::interpreter::Interpreter;
 use crate::model::Model;
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
+use std::thread::Thread;
 
 type Factory = dyn Fn(&Model) -> Result<Interpreter> + Send + Sync;
 
@@ -47,7 +48,6 @@ pub struct Pool {
     make: Box<Factory>,
     max: usize,
     state: Mutex<State>,
-    turn: Condvar,
 }
 
 #[derive(Default)]
@@ -55,8 +55,8 @@ struct State {
     idle: Vec<Interpreter>,
     /// Interpreters in existence (idle, handed out, or being made).
     live: usize,
-    /// Tickets of the threads waiting, in arrival order.
-    queue: VecDeque<u64>,
+    /// The threads waiting, in arrival order (woken one at a time: no thundering herd).
+    queue: VecDeque<(u64, Thread)>,
     next_ticket: u64,
     created: usize,
 }
@@ -86,7 +86,6 @@ impl Pool {
             make: Box::new(make),
             max: max.max(1),
             state: Mutex::new(State::default()),
-            turn: Condvar::new(),
         }
     }
 
@@ -101,22 +100,25 @@ impl Pool {
         let mut s = self.lock();
         let ticket = s.next_ticket;
         s.next_ticket += 1;
-        s.queue.push_back(ticket);
+        s.queue.push_back((ticket, std::thread::current()));
         loop {
-            let first = s.queue.front() == Some(&ticket);
+            let first = s.queue.front().map(|w| w.0) == Some(ticket);
             if first && (!s.idle.is_empty() || s.live < self.max) {
                 break;
             }
-            s = self.turn.wait(s).unwrap_or_else(|e| e.into_inner());
+            drop(s);
+            // Woken by `give_back` or by the waiter before us; a spurious wake-up re-checks.
+            std::thread::park();
+            s = self.lock();
         }
         s.queue.pop_front();
         let idle = s.idle.pop();
         if idle.is_none() {
             s.live += 1;
         }
-        drop(s);
         // The next in line may be servable too (more idle interpreters, or room to make one).
-        self.turn.notify_all();
+        self.wake_next(&s);
+        drop(s);
         let it = match idle {
             Some(it) => it,
             None => match (self.make)(&self.model) {
@@ -125,8 +127,9 @@ impl Pool {
                     it
                 }
                 Err(e) => {
-                    self.lock().live -= 1;
-                    self.turn.notify_all();
+                    let mut s = self.lock();
+                    s.live -= 1;
+                    self.wake_next(&s);
                     return Err(e);
                 }
             },
@@ -135,6 +138,15 @@ impl Pool {
             pool: self,
             it: Some(it),
         })
+    }
+
+    /// Wakes the first waiting thread if it can be served.
+    fn wake_next(&self, s: &State) {
+        if let Some((_, thread)) = s.queue.front() {
+            if !s.idle.is_empty() || s.live < self.max {
+                thread.unpark();
+            }
+        }
     }
 
     /// Runs `f` with an interpreter of the pool (see [`get`](Self::get)).
@@ -161,15 +173,16 @@ impl Pool {
 
     fn give_back(&self, it: Interpreter) {
         let mut s = self.lock();
-        if std::thread::panicking() {
+        let dropped = if std::thread::panicking() {
             s.live -= 1;
-            drop(s);
-            drop(it);
+            Some(it)
         } else {
             s.idle.push(it);
-            drop(s);
-        }
-        self.turn.notify_all();
+            None
+        };
+        self.wake_next(&s);
+        drop(s);
+        drop(dropped);
     }
 }
 

@@ -208,32 +208,15 @@ impl<'m> InterpreterBuilder<'m> {
         let Some(x) = &self.xnnpack else {
             return self.create(all_builtin);
         };
-        // Shared packed weights: the first interpreter of a cache is built alone and
-        // finalizes it; the others only look their weights up, concurrently.
+        // Shared packed weights (see `WeightsCache`): inserted while the cache is open, looked
+        // up once it is finalized.
         let cache = if x.share_weights {
             self.model.weights_cache(x.packing())
         } else {
             None
         };
         let mut attempt = match &cache {
-            Some(cache) => {
-                let mut finalized = cache.finalized.lock().unwrap_or_else(|e| e.into_inner());
-                if *finalized {
-                    drop(finalized);
-                    self.delegated(x, Some(cache))?
-                } else {
-                    let attempt = self.delegated(x, Some(cache))?;
-                    match attempt {
-                        Ok(it) if cache.finalize() => {
-                            *finalized = true;
-                            Ok(it)
-                        }
-                        // XNNPACK would refuse to run from an open cache.
-                        Ok(_) => Err("XNNPACK could not finalize its weights cache".to_string()),
-                        Err(reason) => Err(reason),
-                    }
-                }
-            }
+            Some(cache) => cache.building(|| self.delegated(x, Some(cache)))?,
             None => self.delegated(x, None)?,
         };
         // Sharing failed (e.g. weights that differ from the first interpreter's): pack privately.
@@ -579,9 +562,13 @@ impl Interpreter {
     /// Allocates (or re-allocates after a resize) every tensor. Required before filling
     /// inputs, reading outputs or invoking.
     pub fn allocate_tensors(&mut self) -> Result<()> {
-        // SAFETY: valid interpreter.
-        self.check("TfLiteInterpreterAllocateTensors", || unsafe {
-            sys::TfLiteRsInterpreterAllocateTensors(self.raw())
+        // After a resize TFLite re-applies the delegates here, which may pack into the shared
+        // weights cache: as a build does.
+        self.weights_building(|| {
+            // SAFETY: valid interpreter.
+            self.check("TfLiteInterpreterAllocateTensors", || unsafe {
+                sys::TfLiteRsInterpreterAllocateTensors(self.raw())
+            })
         })?;
         self.check_tensor_sizes()?;
         for i in 0..self.input_count() {
@@ -668,6 +655,7 @@ impl Interpreter {
         if !self.allocated {
             return Err(Error::NotAllocated);
         }
+        self.finalize_weights()?;
         let cancel = Arc::clone(&self.cancel);
         cancel.invoke(timeout, || {
             // SAFETY: valid, allocated interpreter; no tensor view is alive (`&mut self`).
@@ -752,7 +740,28 @@ impl Interpreter {
 
     /// Runs `f` (a signature runner's invoke) under this interpreter's cancellation.
     pub(crate) fn cancellable(&self, f: impl FnOnce() -> Result<()>) -> Result<()> {
+        self.finalize_weights()?;
         self.cancel.invoke(None, f)
+    }
+
+    /// Runs `f` as a build of an interpreter using the shared weights cache, if any (see
+    /// `WeightsCache::building`).
+    pub(crate) fn weights_building<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.weights {
+            Some(w) => w.building(f),
+            None => f(),
+        }
+    }
+
+    /// XNNPACK runs nothing from an open weights cache: finalize the shared one first.
+    fn finalize_weights(&self) -> Result<()> {
+        match &self.weights {
+            Some(w) if self.delegate_applied && !w.ensure_finalized() => Err(Error::Tflite {
+                call: "TfLiteXNNPackDelegateWeightsCacheFinalizeSoft",
+                tflite_message: "XNNPACK could not finalize the shared weights cache".into(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Number of model inputs.

@@ -232,9 +232,12 @@ impl<'i> SignatureRunner<'i> {
     /// Allocates the signature's tensors.
     pub fn allocate_tensors(&mut self) -> Result<()> {
         let raw = self.raw.as_ptr();
-        // SAFETY: valid runner.
-        self.check("TfLiteSignatureRunnerAllocateTensors", || unsafe {
-            sys::TfLiteRsSignatureRunnerAllocateTensors(raw)
+        // As `Interpreter::allocate_tensors`: delegates re-applied here may pack weights.
+        self.interp.weights_building(|| {
+            // SAFETY: valid runner.
+            self.check("TfLiteSignatureRunnerAllocateTensors", || unsafe {
+                sys::TfLiteRsSignatureRunnerAllocateTensors(raw)
+            })
         })?;
         for side in [Side::Input, Side::Output] {
             for name in self.names(side) {

@@ -94,3 +94,22 @@ fn packing_options_get_their_own_cache_and_resizes_keep_working() {
     assert_eq!(run(&mut it), run(&mut private));
     assert!(it.shares_weights());
 }
+
+#[test]
+fn interpreters_built_before_any_invoke_share_too() {
+    // Built while the cache is open (each inserts or finds its weights), finalized by the
+    // first invoke; one built afterwards looks its weights up.
+    let model = Model::from_file(path("tflite-sys/tests/data/conv_dense.tflite")).unwrap();
+    let want = run(&mut Interpreter::builder(&model)
+        .xnnpack(XnnpackOptions::default().share_weights(false))
+        .build()
+        .unwrap());
+    let mut its: Vec<Interpreter> = (0..4).map(|_| Interpreter::new(&model).unwrap()).collect();
+    for it in &mut its {
+        assert!(it.shares_weights());
+        assert_eq!(run(it), want);
+    }
+    let mut late = Interpreter::new(&model).unwrap();
+    assert!(late.shares_weights());
+    assert_eq!(run(&mut late), want);
+}

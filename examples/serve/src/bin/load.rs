@@ -127,6 +127,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let config = Config {
             pool,
             threads,
+            // The request is whatever the model needs (an image model's JSON is megabytes).
+            max_body: request.len() + 4096,
             ..Config::default()
         };
         let router = app(&model, &config)?;

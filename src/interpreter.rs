@@ -40,6 +40,8 @@ pub struct InterpreterBuilder<'m> {
     rust_op_error: Option<String>,
     profiling: bool,
     external: Option<(Arc<ExternalDelegate>, bool)>,
+    #[cfg(feature = "mediapipe")]
+    mediapipe: bool,
 }
 
 impl<'m> InterpreterBuilder<'m> {
@@ -59,6 +61,8 @@ impl<'m> InterpreterBuilder<'m> {
             rust_op_error: None,
             profiling: false,
             external: None,
+            #[cfg(feature = "mediapipe")]
+            mediapipe: true,
         }
     }
 
@@ -123,6 +127,21 @@ impl<'m> InterpreterBuilder<'m> {
         self
     }
 
+    /// Registers MediaPipe's custom operators ([`crate::mediapipe`]) — on by default with the
+    /// `mediapipe` feature; an op registered with [`custom_op`](Self::custom_op) under one of
+    /// their names replaces the built-in one either way.
+    #[cfg(feature = "mediapipe")]
+    pub fn mediapipe_ops(mut self, on: bool) -> Self {
+        self.mediapipe = on;
+        self
+    }
+
+    /// Whether a Rust custom op is registered under `name` (any version).
+    #[cfg(feature = "mediapipe")]
+    pub(crate) fn has_custom_op(&self, name: &str) -> bool {
+        self.rust_ops.iter().any(|r| r.name() == name)
+    }
+
     /// Registers a custom operator written in Rust under `name` (op version 1); see
     /// [`custom_op`](crate::custom_op) for the trait, the closures form and an example. A
     /// problem with the registration (a NUL in the name, the same name twice, more than 32
@@ -181,6 +200,18 @@ impl<'m> InterpreterBuilder<'m> {
     /// do; [`Interpreter::delegate_skipped`] says why. Set [`XnnpackOptions::required`] to get
     /// an error instead.
     pub fn build(self) -> Result<Interpreter> {
+        #[cfg(feature = "mediapipe")]
+        let this = if self.mediapipe {
+            crate::mediapipe::register_missing(self)
+        } else {
+            self
+        };
+        #[cfg(not(feature = "mediapipe"))]
+        let this = self;
+        this.finish()
+    }
+
+    fn finish(self) -> Result<Interpreter> {
         let mut it = self.build_delegated()?;
         if self.profiling || self.external.is_some() {
             it.apply_probe()?;

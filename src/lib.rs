@@ -39,6 +39,8 @@ mod flatbuffer;
 mod info;
 mod interpreter;
 pub mod logging;
+#[cfg(feature = "mediapipe")]
+pub mod mediapipe;
 mod model;
 mod ops;
 mod plan;

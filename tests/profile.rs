@@ -1,9 +1,6 @@
 //! `Interpreter::profile`: node count, kernel attribution, XNNPACK's operators, how the node
 //! times add up to the invoke time, and the Chrome-trace export.
 
-#[path = "../examples/mediapipe_ops/ops.rs"]
-mod ops;
-
 use tflite::custom_op::{op_fn, OpContext};
 use tflite::profile::Kernel;
 use tflite::{Error, Interpreter, Model};
@@ -169,6 +166,7 @@ fn profiling_must_be_switched_on() {
     assert!(p.nodes.iter().all(|n| n.runs == 1));
 }
 
+#[cfg(feature = "mediapipe")]
 #[test]
 fn xnnpack_partitions_and_rust_ops_in_one_graph() {
     if !cfg!(feature = "xnnpack") {
@@ -177,7 +175,8 @@ fn xnnpack_partitions_and_rust_ops_in_one_graph() {
     // conv -> argmax pooling -> conv -> unpooling -> transposed conv: XNNPACK takes the
     // convolutions, our Rust kernels run MediaPipe's pooling pair.
     let model = Model::from_file(path("examples/mediapipe_ops/unpool_net.tflite")).unwrap();
-    let mut it = ops::register(Interpreter::builder(&model).profiling(true))
+    let mut it = Interpreter::builder(&model)
+        .profiling(true)
         .build()
         .unwrap();
     it.allocate_tensors().unwrap();

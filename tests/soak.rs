@@ -3,9 +3,6 @@
 //! `cargo test --release --test soak -- --ignored --nocapture`.
 //! `TFLITE_SOAK_CYCLES` overrides the number of cycles (default 10 000).
 
-#[path = "../examples/mediapipe_ops/ops.rs"]
-mod ops;
-
 use tflite::{Interpreter, Model};
 
 /// Resident memory of this process in bytes (Linux: `/proc/self/statm`, second field, pages).
@@ -45,7 +42,7 @@ fn load_build_invoke_drop_stays_flat() {
     for cycle in 0..cycles {
         let bytes = models[cycle % models.len()].clone();
         let model = Model::from_bytes(bytes).unwrap();
-        let builder = ops::register(Interpreter::builder(&model).num_threads(1 + cycle % 2));
+        let builder = Interpreter::builder(&model).num_threads(1 + cycle % 2);
         // Every third cycle without delegates, so both kernel paths are soaked.
         let builder = if cycle % 3 == 2 {
             builder.use_xnnpack(false)

@@ -1,5 +1,6 @@
-//! Runs a model that needs MediaPipe's custom operators, implemented in Rust (ops.rs), and
-//! checks its output against TensorFlow's (reference.npy, from make_model.py).
+//! Runs a model that needs MediaPipe's custom operators — built into the crate
+//! (`tflite::mediapipe`, the default `mediapipe` feature) — and checks its output against
+//! TensorFlow's (reference.npy, from make_model.py).
 //!
 //!     cargo run --release --example mediapipe_ops
 //!
@@ -8,8 +9,6 @@
 //! patch keeps it from taking the pooling pair: its unpooling writes wherever the indices
 //! point, unchecked). Both must match TensorFlow within 1e-4 (relative to
 //! max(1, |reference|)).
-
-mod ops;
 
 use std::process::ExitCode;
 use tflite::{Error, Interpreter, Model};
@@ -33,7 +32,7 @@ fn worst(got: &[f32], want: &[f32]) -> f32 {
 }
 
 fn run(model: &Model, xnnpack: bool) -> tflite::Result<Vec<f32>> {
-    let mut it = ops::register(Interpreter::builder(model).use_xnnpack(xnnpack)).build()?;
+    let mut it = Interpreter::builder(model).use_xnnpack(xnnpack).build()?;
     it.allocate_tensors()?;
     it.input_mut(0)?.copy_from_slice(&npy("input.npy"))?;
     it.invoke()?;
@@ -48,8 +47,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Without the Rust ops, TFLite refuses the model and says which op is missing.
-    match Interpreter::new(&model) {
+    // Without the built-in MediaPipe ops, TFLite refuses the model and says which op is missing.
+    match Interpreter::builder(&model).mediapipe_ops(false).build() {
         Err(Error::UnsupportedOp { op, .. }) => println!("without our ops: unsupported op {op}"),
         other => {
             eprintln!("error: expected an unsupported-op error, got {other:?}");

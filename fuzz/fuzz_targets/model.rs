@@ -1,12 +1,9 @@
 //! Fuzz target: a model file is untrusted input. Whatever the bytes, loading, building an
 //! interpreter (builtin kernels, then XNNPACK), allocating, filling the inputs, invoking and
 //! reading the outputs must return `Ok` or `Err`, never crash, abort or touch bad memory.
-//! MediaPipe's custom ops (examples/mediapipe_ops, written with `tflite::custom_op`) are
-//! registered, so hostile graphs also reach our custom-op boundary.
+//! MediaPipe's custom ops (`tflite::mediapipe`, built in by default) are registered, so hostile
+//! graphs also reach our custom-op boundary.
 #![no_main]
-
-#[path = "../../examples/mediapipe_ops/ops.rs"]
-mod ops;
 
 use libfuzzer_sys::fuzz_target;
 use tflite::{Interpreter, Model};
@@ -24,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         let builder = Interpreter::builder(&model)
             .memory_limit(MEMORY_LIMIT)
             .use_xnnpack(xnnpack);
-        let Ok(mut it) = ops::register(builder).build() else {
+        let Ok(mut it) = builder.build() else {
             continue;
         };
         if it.allocate_tensors().is_err() {

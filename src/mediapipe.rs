@@ -1,17 +1,38 @@
-//! MediaPipe's three custom operators, written in Rust with `tflite::custom_op`:
-//! `MaxPoolingWithArgmax2D`, `MaxUnpooling2D` and `Convolution2DTransposeBias` (float32).
-//! Their options are C structs (`TfLitePoolParams`, `TfLiteTransposeConvParams`) stored as the
-//! nodes' custom options; see make_model.py for the layouts and the index encoding.
+//! MediaPipe's custom operators, built in (the default `mediapipe` feature): every interpreter
+//! registers them unless [`InterpreterBuilder::mediapipe_ops`](crate::InterpreterBuilder::mediapipe_ops)
+//! turns them off, so MediaPipe's models run without the application registering anything. An
+//! application's own registration of one of these names replaces ours.
+//!
+//! Today: `MaxPoolingWithArgmax2D`, `MaxUnpooling2D` and `Convolution2DTransposeBias`
+//! (float32), used by MediaPipe's segmentation models. Their options are C structs
+//! (`TfLitePoolParams`, `TfLiteTransposeConvParams`) stored as the nodes' custom options; see
+//! `examples/mediapipe_ops/make_model.py` for the layouts and the index encoding. With XNNPACK
+//! applied, XNNPACK runs `Convolution2DTransposeBias` itself; our vendor patch keeps it from
+//! taking the pooling pair (its unpooling writes wherever the indices point, unchecked).
 
-use tflite::custom_op::{CustomOp, OpContext, OpResult};
-use tflite::{DataType, InterpreterBuilder, Tensor};
+use crate::custom_op::{CustomOp, OpContext, OpResult};
+use crate::{DataType, InterpreterBuilder, Tensor};
 
-/// Registers the three operators.
-pub fn register(builder: InterpreterBuilder<'_>) -> InterpreterBuilder<'_> {
+/// The names of the built-in MediaPipe operators.
+pub const OPS: [&str; 3] = [
+    "MaxPoolingWithArgmax2D",
+    "MaxUnpooling2D",
+    "Convolution2DTransposeBias",
+];
+
+/// Registers every MediaPipe operator `builder` does not have a registration for yet.
+pub(crate) fn register_missing(mut builder: InterpreterBuilder<'_>) -> InterpreterBuilder<'_> {
+    for name in OPS {
+        if builder.has_custom_op(name) {
+            continue;
+        }
+        builder = match name {
+            "MaxPoolingWithArgmax2D" => builder.custom_op(name, MaxPoolingWithArgmax2D),
+            "MaxUnpooling2D" => builder.custom_op(name, MaxUnpooling2D),
+            _ => builder.custom_op(name, Convolution2DTransposeBias),
+        };
+    }
     builder
-        .custom_op("MaxPoolingWithArgmax2D", MaxPoolingWithArgmax2D)
-        .custom_op("MaxUnpooling2D", MaxUnpooling2D)
-        .custom_op("Convolution2DTransposeBias", Convolution2DTransposeBias)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -54,18 +75,18 @@ fn positive(v: i32, what: &str) -> OpResult<usize> {
 
 /// `TfLitePoolParams`: padding, stride w/h, filter w/h, activation (must be none).
 #[derive(Debug)]
-pub struct Pool {
+pub struct PoolOptions {
     padding: Padding,
     stride: [usize; 2],
     filter: [usize; 2],
 }
 
-fn pool_params(options: &[u8]) -> OpResult<Pool> {
+fn pool_params(options: &[u8]) -> OpResult<PoolOptions> {
     let f = fields(options, 6, "pool")?;
     if f[5] != 0 {
         return Err(format!("fused activation {} is not supported", f[5]).into());
     }
-    Ok(Pool {
+    Ok(PoolOptions {
         padding: padding(f[0])?,
         stride: [
             positive(f[2], "stride height")?,
@@ -111,16 +132,19 @@ fn pooled(
     }
 }
 
+/// `MaxPoolingWithArgmax2D`: max pooling (float32, NHWC) that also outputs where each maximum
+/// came from, as TensorFlow's `(y·W + x)·C + c` within the image (float32, or int32 if the
+/// indices tensor is int32).
 pub struct MaxPoolingWithArgmax2D;
 
 impl CustomOp for MaxPoolingWithArgmax2D {
-    type State = Pool;
+    type State = PoolOptions;
 
-    fn init(&self, options: &[u8]) -> OpResult<Pool> {
+    fn init(&self, options: &[u8]) -> OpResult<PoolOptions> {
         pool_params(options)
     }
 
-    fn prepare(&self, p: &mut Pool, ctx: &mut OpContext<'_>) -> OpResult {
+    fn prepare(&self, p: &mut PoolOptions, ctx: &mut OpContext<'_>) -> OpResult {
         if ctx.num_inputs() != 1 || ctx.num_outputs() != 2 {
             return Err("expects 1 input and 2 outputs".into());
         }
@@ -138,7 +162,7 @@ impl CustomOp for MaxPoolingWithArgmax2D {
         Ok(())
     }
 
-    fn invoke(&self, p: &mut Pool, ctx: &mut OpContext<'_>) -> OpResult {
+    fn invoke(&self, p: &mut PoolOptions, ctx: &mut OpContext<'_>) -> OpResult {
         let input = ctx.input(0)?;
         let [n, h, w, c] = nhwc(&input, "input")?;
         let x = input.data::<f32>()?;
@@ -194,16 +218,18 @@ impl CustomOp for MaxPoolingWithArgmax2D {
     }
 }
 
+/// `MaxUnpooling2D`: scatters each value to the position its index names (the output of
+/// [`MaxPoolingWithArgmax2D`]); an index outside the output is an error.
 pub struct MaxUnpooling2D;
 
 impl CustomOp for MaxUnpooling2D {
-    type State = Pool;
+    type State = PoolOptions;
 
-    fn init(&self, options: &[u8]) -> OpResult<Pool> {
+    fn init(&self, options: &[u8]) -> OpResult<PoolOptions> {
         pool_params(options)
     }
 
-    fn prepare(&self, p: &mut Pool, ctx: &mut OpContext<'_>) -> OpResult {
+    fn prepare(&self, p: &mut PoolOptions, ctx: &mut OpContext<'_>) -> OpResult {
         if ctx.num_inputs() != 2 || ctx.num_outputs() != 1 {
             return Err("expects 2 inputs and 1 output".into());
         }
@@ -228,7 +254,7 @@ impl CustomOp for MaxUnpooling2D {
         ctx.resize_output(0, &[n, oh, ow, c])
     }
 
-    fn invoke(&self, _: &mut Pool, ctx: &mut OpContext<'_>) -> OpResult {
+    fn invoke(&self, _: &mut PoolOptions, ctx: &mut OpContext<'_>) -> OpResult {
         let values = ctx.input(0)?;
         let [n, ..] = nhwc(&values, "values")?;
         let v = values.data::<f32>()?;
@@ -256,7 +282,7 @@ impl CustomOp for MaxUnpooling2D {
 
 /// `TfLiteTransposeConvParams`: padding, stride w/h.
 #[derive(Debug)]
-pub struct Deconv {
+pub struct DeconvOptions {
     padding: Padding,
     stride: [usize; 2],
 }
@@ -271,14 +297,16 @@ fn deconv_size(input: usize, filter: usize, stride: usize, padding: Padding) -> 
     ((input.max(1) - 1) * stride + filter - total, total / 2)
 }
 
+/// `Convolution2DTransposeBias`: a transposed convolution (float32, NHWC, OHWI weights) plus
+/// a bias.
 pub struct Convolution2DTransposeBias;
 
 impl CustomOp for Convolution2DTransposeBias {
-    type State = Deconv;
+    type State = DeconvOptions;
 
-    fn init(&self, options: &[u8]) -> OpResult<Deconv> {
+    fn init(&self, options: &[u8]) -> OpResult<DeconvOptions> {
         let f = fields(options, 3, "transpose conv")?;
-        Ok(Deconv {
+        Ok(DeconvOptions {
             padding: padding(f[0])?,
             stride: [
                 positive(f[2], "stride height")?,
@@ -287,7 +315,7 @@ impl CustomOp for Convolution2DTransposeBias {
         })
     }
 
-    fn prepare(&self, d: &mut Deconv, ctx: &mut OpContext<'_>) -> OpResult {
+    fn prepare(&self, d: &mut DeconvOptions, ctx: &mut OpContext<'_>) -> OpResult {
         if ctx.num_inputs() != 3 || ctx.num_outputs() != 1 {
             return Err("expects 3 inputs (input, weights, bias) and 1 output".into());
         }
@@ -306,7 +334,7 @@ impl CustomOp for Convolution2DTransposeBias {
         ctx.resize_output(0, &[n, oh, ow, o])
     }
 
-    fn invoke(&self, d: &mut Deconv, ctx: &mut OpContext<'_>) -> OpResult {
+    fn invoke(&self, d: &mut DeconvOptions, ctx: &mut OpContext<'_>) -> OpResult {
         let (input, weights, bias) = (ctx.input(0)?, ctx.input(1)?, ctx.input(2)?);
         let [n, h, w, ci] = nhwc(&input, "input")?;
         let [co, kh, kw, _] = nhwc(&weights, "weights")?;

@@ -1,0 +1,226 @@
+//! MediaPipe's custom operators, built in with the default `mediapipe` feature
+//! (`tflite::mediapipe`): their results against TensorFlow's, their checks, which kernels run
+//! with XNNPACK, and an application's own registration replacing a built-in one.
+#![cfg(feature = "mediapipe")]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tflite::custom_op::{CustomOp, OpContext, OpResult};
+use tflite::mediapipe as ops;
+use tflite::{Error, Interpreter, Model};
+
+fn npy(name: &str) -> Vec<f32> {
+    let path = format!(
+        "{}/examples/mediapipe_ops/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    npyz::NpyFile::new(&std::fs::read(path).unwrap()[..])
+        .unwrap()
+        .into_vec()
+        .unwrap()
+}
+
+fn unpool_net(xnnpack: bool) -> Vec<f32> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/mediapipe_ops/unpool_net.tflite"
+    );
+    let model = Model::from_file(path).unwrap();
+    let mut b = Interpreter::builder(&model);
+    if !xnnpack {
+        b = b.use_xnnpack(false);
+    }
+    let mut it = b.build().unwrap();
+    assert_eq!(it.has_delegate(), xnnpack);
+    it.allocate_tensors().unwrap();
+    it.input_mut(0)
+        .and_then(|mut t| t.copy_from_slice(&npy("input.npy")))
+        .unwrap();
+    it.invoke().unwrap();
+    assert_eq!(
+        it.output(0).map(|t| t.info()).unwrap().shape,
+        [1, 16, 16, 2]
+    );
+    it.output(0).and_then(|t| t.to_vec::<f32>()).unwrap()
+}
+
+fn assert_close(got: &[f32], want: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tol * w.abs().max(1.0),
+            "element {i}: {g} vs {w}"
+        );
+    }
+}
+
+#[test]
+fn mediapipe_ops_in_rust_match_tensorflow() {
+    let reference = npy("reference.npy");
+    assert!(reference.iter().any(|v| v.abs() > 1.0)); // a real signal, not zeros
+    assert_close(&unpool_net(false), &reference, 1e-4);
+}
+
+#[test]
+fn mediapipe_model_with_xnnpack_matches_tensorflow() {
+    if cfg!(feature = "xnnpack") {
+        assert_close(&unpool_net(true), &npy("reference.npy"), 1e-4);
+    }
+}
+
+#[test]
+fn mediapipe_ops_refuse_bad_options_and_indices() {
+    use tflite::custom_op::CustomOp as _;
+    assert!(ops::MaxUnpooling2D.init(&[0; 8]).is_err()); // too short
+    let mut same = vec![0u8; 40];
+    same[..4].copy_from_slice(&1i32.to_le_bytes());
+    assert!(ops::MaxUnpooling2D.init(&same).is_err()); // zero strides and filter
+    for (i, v) in [1i32, 2, 2, 2, 2, 0].iter().enumerate() {
+        same[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    assert!(ops::MaxUnpooling2D.init(&same).is_ok());
+    same[20..24].copy_from_slice(&1i32.to_le_bytes()); // a fused RELU
+    assert!(ops::MaxUnpooling2D.init(&same).is_err());
+}
+
+/// Also with XNNPACK asked for: its own unpooling kernel writes wherever the indices point
+/// (found by fuzzing), so our patch keeps it from taking the op, and ours runs.
+#[test]
+fn max_unpooling_refuses_indices_outside_the_output() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/mediapipe_ops/unpool_only.tflite"
+    );
+    let model = Model::from_file(path).unwrap();
+    for xnnpack in [false, true] {
+        let b = Interpreter::builder(&model);
+        let b = if xnnpack { b } else { b.use_xnnpack(false) };
+        let mut it = b.build().unwrap();
+        it.allocate_tensors().unwrap();
+        it.input_mut(0)
+            .and_then(|mut t| t.copy_from_slice(&[1.0f32, 2.0, 3.0, 4.0]))
+            .unwrap();
+        it.input_mut(1)
+            .and_then(|mut t| t.copy_from_slice(&[0.0f32, 3.0, 12.0, 15.0]))
+            .unwrap();
+        it.invoke().unwrap();
+        let mut want = [0.0f32; 16];
+        (want[0], want[3], want[12], want[15]) = (1.0, 2.0, 3.0, 4.0);
+        assert_eq!(it.output(0).and_then(|t| t.data::<f32>()).unwrap(), want);
+        for bad in [16.0f32, -1.0, 2.5, f32::NAN, 1e30] {
+            it.input_mut(1)
+                .and_then(|mut t| t.copy_from_slice(&[0.0f32, 1.0, 2.0, bad]))
+                .unwrap();
+            let e = it.invoke().unwrap_err().to_string();
+            assert!(
+                e.contains("MaxUnpooling2D") && e.contains("is not a position"),
+                "xnnpack {xnnpack}: {e}"
+            );
+        }
+    }
+}
+
+/// Counts the invocations of a wrapped op.
+struct CountInvokes<O>(O, Arc<AtomicUsize>);
+
+impl<O: CustomOp> CustomOp for CountInvokes<O> {
+    type State = O::State;
+    fn init(&self, options: &[u8]) -> OpResult<O::State> {
+        self.0.init(options)
+    }
+    fn prepare(&self, s: &mut O::State, ctx: &mut OpContext<'_>) -> OpResult {
+        self.0.prepare(s, ctx)
+    }
+    fn invoke(&self, s: &mut O::State, ctx: &mut OpContext<'_>) -> OpResult {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        self.0.invoke(s, ctx)
+    }
+}
+
+#[test]
+fn xnnpack_takes_only_the_transposed_convolution() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/mediapipe_ops/unpool_net.tflite"
+    );
+    let model = Model::from_file(path).unwrap();
+    for xnnpack in [false, true] {
+        if xnnpack && !cfg!(feature = "xnnpack") {
+            continue;
+        }
+        let n = Arc::new(AtomicUsize::new(0));
+        let mut b = Interpreter::builder(&model)
+            .custom_op(
+                "MaxPoolingWithArgmax2D",
+                CountInvokes(ops::MaxPoolingWithArgmax2D, n.clone()),
+            )
+            .custom_op(
+                "MaxUnpooling2D",
+                CountInvokes(ops::MaxUnpooling2D, n.clone()),
+            )
+            .custom_op(
+                "Convolution2DTransposeBias",
+                CountInvokes(ops::Convolution2DTransposeBias, n.clone()),
+            );
+        if !xnnpack {
+            b = b.use_xnnpack(false);
+        }
+        let mut it = b.build().unwrap();
+        it.allocate_tensors().unwrap();
+        it.invoke().unwrap();
+        // With XNNPACK, it takes Convolution2DTransposeBias; the pooling pair stays ours.
+        assert_eq!(
+            n.load(Ordering::SeqCst),
+            if xnnpack { 2 } else { 3 },
+            "xnnpack: {xnnpack}"
+        );
+    }
+}
+
+#[test]
+fn mediapipe_models_run_without_registering_anything_unless_turned_off() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/mediapipe_ops/unpool_net.tflite"
+    );
+    let model = Model::from_file(path).unwrap();
+    assert!(Interpreter::new(&model).is_ok());
+    match Interpreter::builder(&model).mediapipe_ops(false).build() {
+        Err(Error::UnsupportedOp { op, .. }) => assert!(ops::OPS.contains(&op.as_str()), "{op}"),
+        other => panic!("expected an unsupported op, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_application_registration_replaces_the_built_in_op() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/mediapipe_ops/unpool_net.tflite"
+    );
+    let model = Model::from_file(path).unwrap();
+    let n = Arc::new(AtomicUsize::new(0));
+    let mut it = Interpreter::builder(&model)
+        .use_xnnpack(false)
+        .custom_op(
+            "MaxUnpooling2D",
+            CountInvokes(ops::MaxUnpooling2D, n.clone()),
+        )
+        .build()
+        .unwrap();
+    it.allocate_tensors().unwrap();
+    it.input_mut(0)
+        .unwrap()
+        .copy_from_slice(&npy("input.npy"))
+        .unwrap();
+    it.invoke().unwrap();
+    assert_eq!(
+        n.load(Ordering::SeqCst),
+        1,
+        "ours ran, not the built-in one"
+    );
+    assert_close(
+        &it.output(0).unwrap().to_vec::<f32>().unwrap(),
+        &npy("reference.npy"),
+        1e-4,
+    );
+}

@@ -1,6 +1,8 @@
 //! External delegate plugins, with a plugin built for the tests (tests/plugin/test_delegate.c,
 //! compiled here against `tflite_sys::INCLUDE_DIR` with the target's C compiler).
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use tflite::{Error, ExternalDelegate, Interpreter, Model};
@@ -11,8 +13,7 @@ fn plugin() -> &'static PathBuf {
     PLUGIN.get_or_init(|| {
         // The target's C compiler: the cross one when the tests run under cargo's target
         // runner (qemu), else `cc`; `TFLITE_RS_TEST_CC` overrides.
-        let cross =
-            std::env::vars().any(|(k, _)| k.starts_with("CARGO_TARGET_") && k.ends_with("_RUNNER"));
+        let cross = common::target_runner().is_some();
         let cc = std::env::var("TFLITE_RS_TEST_CC").unwrap_or_else(|_| {
             match (cross, std::env::consts::ARCH) {
                 (true, "aarch64") => "aarch64-linux-gnu-gcc",

@@ -3,6 +3,8 @@
 //! One test function: TFLite logs "Created TensorFlow Lite XNNPACK delegate for CPU." once per
 //! process, so the order of the steps matters.
 
+mod common;
+
 use std::process::Command;
 use std::sync::Mutex;
 use tflite::{Interpreter, Model};
@@ -34,12 +36,8 @@ fn add_mul() -> Model {
 /// A command running `program`, through cargo's runner for this target when there is one
 /// (e.g. qemu when the tests run cross-compiled: `CARGO_TARGET_<TRIPLE>_RUNNER`).
 fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
-    let arch = std::env::consts::ARCH.to_uppercase();
-    let runner = std::env::vars().find(|(k, _)| {
-        k.starts_with("CARGO_TARGET_") && k.ends_with("_RUNNER") && k.contains(&arch)
-    });
-    match runner {
-        Some((_, runner)) => {
+    match common::target_runner() {
+        Some(runner) => {
             let mut words = runner.split_whitespace();
             let mut c = Command::new(words.next().unwrap());
             c.args(words).arg(program);

@@ -56,3 +56,15 @@ pub const OPERATOR_CODE_VERSION: usize = 2;
 pub const SUBGRAPH_TENSORS: usize = 0;
 pub const SUBGRAPH_INPUTS: usize = 1;
 pub const TENSOR_SHAPE: usize = 0;
+
+/// Cargo's runner for the target these tests were built for, if the tests run under one (e.g.
+/// `qemu-aarch64 -L …` from `.ci/cross`: `CARGO_TARGET_<TRIPLE>_RUNNER`). Only a runner whose
+/// variable names this process's architecture counts.
+pub fn target_runner() -> Option<String> {
+    let arch = std::env::consts::ARCH.to_uppercase();
+    std::env::vars()
+        .find(|(k, _)| {
+            k.starts_with("CARGO_TARGET_") && k.ends_with("_RUNNER") && k.contains(&arch)
+        })
+        .map(|(_, runner)| runner)
+}

@@ -372,6 +372,7 @@ impl<'m> InterpreterBuilder<'m> {
             delegates: Vec::new(),
             delegate_applied: false,
             delegate_skipped: None,
+            broken: None,
             model: self.model.clone(),
             custom_ops: self.rust_ops.clone(),
             allocated: false,
@@ -468,6 +469,9 @@ pub struct Interpreter {
     delegates: Vec<Delegate>,
     delegate_applied: bool,
     delegate_skipped: Option<String>,
+    /// Set when an allocation failed with a delegate applied: TFLite 2.14 leaves the delegated
+    /// graph half re-applied then, and the next allocation crashes in its arena planner.
+    broken: Option<String>,
     memory_limit: usize,
     // Keeps the model and its bytes alive for as long as the interpreter (declared after
     // `raw`, but `Drop` deletes the interpreter explicitly first anyway).
@@ -592,15 +596,35 @@ impl Interpreter {
 
     /// Allocates (or re-allocates after a resize) every tensor. Required before filling
     /// inputs, reading outputs or invoking.
+    ///
+    /// With a delegate (XNNPACK, or an external one) applied, an allocation that fails — say,
+    /// after resizing an input to a shape the model cannot take — leaves the interpreter
+    /// unusable: every later `allocate_tensors` returns the same error (TFLite 2.14 cannot
+    /// re-apply the delegates after that and would crash). Build a new interpreter then.
     pub fn allocate_tensors(&mut self) -> Result<()> {
+        if let Some(reason) = &self.broken {
+            return Err(Error::Tflite {
+                call: "TfLiteInterpreterAllocateTensors",
+                tflite_message: format!(
+                    "an earlier allocation failed with a delegate applied ({reason}); \
+                     this interpreter cannot be allocated again: build a new one"
+                ),
+            });
+        }
         // After a resize TFLite re-applies the delegates here, which may pack into the shared
         // weights cache: as a build does.
-        self.weights_building(|| {
+        let allocated = self.weights_building(|| {
             // SAFETY: valid interpreter.
             self.check("TfLiteInterpreterAllocateTensors", || unsafe {
                 sys::TfLiteRsInterpreterAllocateTensors(self.raw())
             })
-        })?;
+        });
+        if let Err(e) = &allocated {
+            if self.delegate_applied || self.external.is_some() {
+                self.broken = Some(e.to_string());
+            }
+        }
+        allocated?;
         self.check_tensor_sizes()?;
         for i in 0..self.input_count() {
             // SAFETY: allocated just now; `&mut self`, so no view is alive.

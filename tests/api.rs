@@ -843,3 +843,41 @@ fn memory_limit_refuses_an_allocation_before_touching_it() {
         .unwrap();
     it.allocate_tensors().unwrap();
 }
+
+/// Resizing to a shape the model cannot take fails at `allocate_tensors`; with XNNPACK applied
+/// TFLite 2.14 cannot re-apply the delegate after that (the next allocation crashed in its arena
+/// planner, found by the structure-aware fuzzer), so the interpreter says so on every later
+/// allocation; without a delegate it recovers. A new interpreter runs either way.
+#[test]
+fn failed_allocation_after_resize_is_an_error_not_a_crash() {
+    let model = Model::from_file(format!(
+        "{}/tests/compat/layer_norm.float32.tflite",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    for xnnpack in [false, true] {
+        let mut it = Interpreter::builder(&model)
+            .use_xnnpack(xnnpack)
+            .build()
+            .unwrap();
+        it.allocate_tensors().unwrap();
+        let good = it.input(0).unwrap().shape().to_vec();
+        let bad: Vec<usize> = good.iter().map(|d| d + 1).collect();
+        it.resize_input(0, &bad).unwrap();
+        let err = it.allocate_tensors().unwrap_err().to_string();
+        assert!(err.contains("not broadcastable"), "{err}");
+        it.resize_input(0, &good).unwrap();
+        let again = it.allocate_tensors();
+        if xnnpack && it.delegate_skipped().is_none() {
+            let err = again.unwrap_err().to_string();
+            assert!(err.contains("build a new one"), "{err}");
+            assert!(it.invoke().is_err());
+            let mut fresh = Interpreter::builder(&model).build().unwrap();
+            fresh.allocate_tensors().unwrap();
+            fresh.invoke().unwrap();
+        } else {
+            again.unwrap();
+            it.invoke().unwrap();
+        }
+    }
+}

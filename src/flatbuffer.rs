@@ -150,13 +150,28 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
             .map(|i| fb.u32_at(start + 4 * i).ok_or_else(bad))
             .collect()
     };
+    // The builtin operator name of each operator code ("CUSTOM" for custom ones).
+    let (codes, n_codes) = fb.vector(root, MODEL_OPERATOR_CODES).unwrap_or((0, 0));
+    let op_names: Vec<String> = (0..n_codes.min(1 << 16))
+        .map(|k| {
+            fb.table(codes, k)
+                .and_then(|c| builtin_code(&fb, c))
+                .map_or_else(|| "?".to_string(), crate::ops::builtin_name)
+        })
+        .collect();
     for s in 0..n {
         let subgraph = fb.table(subgraphs, s).ok_or_else(bad)?;
         let (tensors, n_tensors) = fb.vector(subgraph, SUBGRAPH_TENSORS).unwrap_or((0, 0));
         // Tensors that hold data before any operator runs.
         let mut ready = Vec::with_capacity(n_tensors);
+        let mut types = Vec::with_capacity(n_tensors);
         for t in 0..n_tensors {
             let tensor = fb.table(tensors, t).ok_or_else(bad)?;
+            types.push(
+                fb.field(tensor, TENSOR_TYPE)
+                    .and_then(|f| fb.0.get(f).copied())
+                    .unwrap_or(0),
+            );
             let constant = fb
                 .field(tensor, TENSOR_BUFFER)
                 .and_then(|f| fb.u32_at(f))
@@ -169,6 +184,19 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
             ready.push(constant || variable || empty);
         }
         let mut written = vec![false; n_tensors];
+        // A subgraph's own inputs and outputs are tensors (control flow copies into and out
+        // of them without looking for -1).
+        for (what, field) in [("input", SUBGRAPH_INPUTS), ("output", SUBGRAPH_OUTPUTS)] {
+            if let Some(t) = indices(subgraph, field)?
+                .into_iter()
+                .find(|&t| t >= n_tensors)
+            {
+                return Err(format!(
+                    "subgraph {s} lists tensor {} as an {what}, but has {n_tensors}",
+                    t as u32 as i32
+                ));
+            }
+        }
         for t in indices(subgraph, SUBGRAPH_INPUTS)? {
             if let Some(w) = written.get_mut(t) {
                 *w = true;
@@ -180,7 +208,18 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
         };
         for o in 0..n_ops {
             let op = fb.table(ops, o).ok_or_else(bad)?;
-            for t in indices(op, OPERATOR_INPUTS)? {
+            let name = fb
+                .field(op, OPERATOR_OPCODE_INDEX)
+                .map_or(Some(0), |p| fb.u32_at(p))
+                .and_then(|c| op_names.get(c))
+                .map_or("?", String::as_str);
+            for (k, t) in indices(op, OPERATOR_INPUTS)?.into_iter().enumerate() {
+                if t == NO_TENSOR && !may_omit_input(name, k) {
+                    return Err(format!(
+                        "operator {o} of subgraph {s} ({name}) leaves its input {k} out (-1), \
+                         which {name} requires"
+                    ));
+                }
                 if t >= n_tensors && t != NO_TENSOR {
                     return Err(format!(
                         "operator {o} of subgraph {s} reads tensor {t}, but the subgraph has \
@@ -194,7 +233,31 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                     ));
                 }
             }
-            for t in indices(op, OPERATOR_OUTPUTS)? {
+            // A builtin kernel writes strings only where it reads them (or a resource, for
+            // the hash tables); the others write numbers into a string tensor's (dynamic,
+            // unallocated) buffer.
+            if !matches!(name, "IF" | "WHILE" | "CALL_ONCE" | "CUSTOM" | "?") {
+                let outputs = indices(op, OPERATOR_OUTPUTS)?;
+                let reads_strings = indices(op, OPERATOR_INPUTS)?
+                    .iter()
+                    .any(|&t| matches!(types.get(t), Some(&(TYPE_STRING | TYPE_RESOURCE))));
+                if let Some(k) = outputs
+                    .iter()
+                    .position(|&t| types.get(t) == Some(&TYPE_STRING))
+                    .filter(|_| !reads_strings)
+                {
+                    return Err(format!(
+                        "operator {o} of subgraph {s} ({name}) writes its output {k} as strings \
+                         but reads no strings"
+                    ));
+                }
+            }
+            for (k, t) in indices(op, OPERATOR_OUTPUTS)?.into_iter().enumerate() {
+                if t == NO_TENSOR && !may_omit_output(name) {
+                    return Err(format!(
+                        "operator {o} of subgraph {s} ({name}) leaves its output {k} out (-1)"
+                    ));
+                }
                 if t >= n_tensors && t != NO_TENSOR {
                     return Err(format!(
                         "operator {o} of subgraph {s} writes tensor {t}, but the subgraph has \
@@ -228,10 +291,52 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// The builtin code of the operator code table at `c` (the larger of the two fields: the
+/// schema's deprecated_builtin_code is an int8 capped at 127, builtin_code the full value).
+fn builtin_code(fb: &Flatbuffer, c: usize) -> Option<i32> {
+    let old = fb
+        .field(c, OPCODE_DEPRECATED_BUILTIN)
+        .and_then(|p| fb.0.get(p))
+        .map_or(0, |b| *b as i8 as i32);
+    Some(fb.scalar_i32(c, OPCODE_BUILTIN, 0)?.max(old))
+}
+
+/// Whether an operator of builtin `name` may leave input `k` out (-1). TFLite's kernels fetch
+/// most inputs with `GetInput`, which answers a left-out input with a null tensor that they
+/// then read: only the positions a 2.14 kernel fetches with `GetOptionalInputTensor` or
+/// `GetInputSafe`, or tests for `kTfLiteOptionalTensor`, may be -1 (an audit of
+/// `tensorflow/lite/kernels`). Custom operators decide for themselves.
+fn may_omit_input(name: &str, k: usize) -> bool {
+    match name {
+        // Bias (conv and depthwise take it with GetInputSafe: an error, not a crash).
+        "FULLY_CONNECTED" | "CONV_2D" | "DEPTHWISE_CONV_2D" => k == 2,
+        "TRANSPOSE_CONV" | "SVDF" => k == 3,
+        // PADV2's constant value; RESHAPE's shape (its new_shape option then says it).
+        "PAD" | "PADV2" => k == 2,
+        "RESHAPE" => k == 1,
+        // Input-gate, peephole, projection and layer-norm tensors.
+        "LSTM" | "UNIDIRECTIONAL_SEQUENCE_LSTM" => {
+            matches!(k, 1 | 5 | 9 | 10 | 11 | 12 | 16 | 17 | 20..=23)
+        }
+        "BIDIRECTIONAL_SEQUENCE_LSTM" | "BIDIRECTIONAL_SEQUENCE_RNN" => k != 0,
+        "CUSTOM" | "?" => true,
+        _ => false,
+    }
+}
+
+/// Whether an operator of builtin `name` may leave an output out (-1): no 2.14 kernel reads
+/// a left-out output safely (WHILE tests for some and then dereferences one in Prepare).
+fn may_omit_output(name: &str) -> bool {
+    matches!(name, "CUSTOM" | "?")
+}
+
 // More of the schema, for `describe`.
 const MODEL_OPERATOR_CODES: usize = 1;
 const MODEL_SIGNATURE_DEFS: usize = 7;
 const TENSOR_TYPE: usize = 1;
+/// The schema's `TensorType` codes of strings and resources.
+const TYPE_STRING: u8 = 5;
+const TYPE_RESOURCE: u8 = 13;
 const TENSOR_NAME: usize = 3;
 const TENSOR_QUANTIZATION: usize = 4;
 const QUANT_SCALE: usize = 2;
@@ -441,13 +546,7 @@ pub(crate) fn describe(model: &[u8]) -> Option<Description> {
     }
     for (k, nodes) in uses.into_iter().enumerate() {
         let c = fb.table(codes, k)?;
-        // The real code is the larger of the two fields (schema: deprecated_builtin_code is
-        // an int8 capped at 127, builtin_code the full value).
-        let old = fb
-            .field(c, OPCODE_DEPRECATED_BUILTIN)
-            .and_then(|p| fb.0.get(p))
-            .map_or(0, |b| *b as i8 as i32);
-        let code = fb.scalar_i32(c, OPCODE_BUILTIN, 0)?.max(old);
+        let code = builtin_code(&fb, c)?;
         let version = fb.scalar_i32(c, OPCODE_VERSION, 1)?;
         let (name, custom) = if code == BUILTIN_CUSTOM {
             (fb.string(c, OPCODE_CUSTOM).unwrap_or_default(), true)

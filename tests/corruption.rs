@@ -337,15 +337,7 @@ fn fuzz_findings_are_errors_now() {
         assert_eq!(got, want, "{file}");
     }
     // The refused write says why.
-    let model = Model::from_bytes(data(
-        "tests/fuzz_regressions/constant_listed_as_input.tflite",
-    ))
-    .unwrap();
-    let mut it = Interpreter::builder(&model)
-        .use_xnnpack(false)
-        .build()
-        .unwrap();
-    it.allocate_tensors().unwrap();
+    let mut it = allocated_on_builtin_kernels("constant_listed_as_input.tflite");
     let constant = (0..it.input_count())
         .find(|&i| it.input(i).map(|t| t.info()).unwrap().name == "arith.constant")
         .unwrap();
@@ -401,9 +393,44 @@ fn structure_fuzz_findings_are_errors_now() {
         // FAKE_QUANT (rewritten from DEQUANTIZE) over an int8 tensor: its float32 kernel ran
         // past both buffers (tensorflow/0031).
         ("fake_quant_int8_input.tflite", "no interpreter"),
+        // MAX_POOL_2D with a window of -2147483646: the optimized kernel indexed far outside
+        // its input (tensorflow/0032).
+        ("max_pool_negative_window.tflite", "no interpreter"),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));
         assert_eq!(got, want, "{file}");
     }
+}
+
+/// A WHILE loop whose bound the structure-aware fuzzer pointed at another constant runs for
+/// billions of iterations: a model may take any time (see docs/reliability.md, threat model),
+/// but a deadline stops it, since cancellation is checked between the nodes of the loop body
+/// too, and the interpreter stays usable.
+#[test]
+fn a_runaway_loop_is_stopped_by_a_deadline() {
+    use std::time::{Duration, Instant};
+    let mut it = allocated_on_builtin_kernels("while_loop_bound_from_another_buffer.tflite");
+    let t = Instant::now();
+    let err = it
+        .invoke_with_timeout(Duration::from_millis(300))
+        .unwrap_err();
+    assert!(
+        matches!(err, tflite::Error::DeadlineExceeded { .. }),
+        "{err}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    // Usable again: the next (also runaway) invoke is stopped the same way.
+    assert!(it.invoke_with_timeout(Duration::from_millis(100)).is_err());
+}
+
+/// An allocated interpreter without delegates for `tests/fuzz_regressions/{file}`.
+fn allocated_on_builtin_kernels(file: &str) -> Interpreter {
+    let model = Model::from_bytes(data(&format!("tests/fuzz_regressions/{file}"))).unwrap();
+    let mut it = Interpreter::builder(&model)
+        .use_xnnpack(false)
+        .build()
+        .unwrap();
+    it.allocate_tensors().unwrap();
+    it
 }

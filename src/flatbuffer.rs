@@ -172,6 +172,24 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                     .and_then(|f| fb.0.get(f).copied())
                     .unwrap_or(0),
             );
+            // Quantization scales become fixed-point multipliers; an infinite or NaN one
+            // converts to an integer with undefined behaviour (on aarch64 it saturates and
+            // TFLite's check aborts the process).
+            if let Some(q) = fb
+                .field(tensor, TENSOR_QUANTIZATION)
+                .and_then(|p| fb.u32_at(p).and_then(|o| p.checked_add(o)))
+            {
+                let scales = fb.words(q, QUANT_SCALE).ok_or_else(bad)?;
+                if let Some(v) = scales
+                    .into_iter()
+                    .map(f32::from_bits)
+                    .find(|v| !v.is_finite() || *v < 0.0)
+                {
+                    return Err(format!(
+                        "tensor {t} of subgraph {s} has a quantization scale of {v}"
+                    ));
+                }
+            }
             let constant = fb
                 .field(tensor, TENSOR_BUFFER)
                 .and_then(|f| fb.u32_at(f))

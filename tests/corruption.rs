@@ -316,7 +316,8 @@ fn fuzz_findings_are_errors_now() {
         // Fourth round: quantized ADD and SQUARED_DIFFERENCE with a zero or wild scale:
         // abort() in QuantizeMultiplierSmallerThanOneExp; CONCATENATION leaking its output
         // shape when a check failed (LeakSanitizer): patches 0018 and 0020.
-        ("add_quantized_zero_scale.tflite", "no interpreter"),
+        // (its scales include a negative one: refused at load since the scale check)
+        ("add_quantized_zero_scale.tflite", "refused"),
         ("squared_difference_bad_scales.tflite", "no interpreter"),
         ("concatenation_shape_leak.tflite", "no interpreter"),
         // PAD with a negative padding: the output shape leaked (LeakSanitizer; patch 0020).
@@ -375,8 +376,10 @@ fn structure_fuzz_findings_are_errors_now() {
         // and int8 (tensorflow/0029).
         ("depthwise_conv_without_bias.tflite", "no interpreter"),
         ("depthwise_conv_int8_without_bias.tflite", "no interpreter"),
-        // An int8 depthwise convolution on a batch of 0: SIGFPE (tensorflow/0030 skips nodes
-        // whose outputs are all empty).
+        // An int8 depthwise convolution on a batch of 0 with an infinite quantization scale:
+        // SIGFPE. Infinite scales are refused at load now; without it (the scale restored),
+        // the empty batch runs (tensorflow/0030 skips nodes whose outputs are all empty).
+        ("depthwise_conv_infinite_scale.tflite", "refused"),
         ("depthwise_conv_empty_batch.tflite", "ran"),
         // An input a kernel requires given as -1 (DEQUANTIZE, PAD, WHILE): null dereference in
         // Prepare; refused at load now (src/flatbuffer.rs, `may_omit_input`).

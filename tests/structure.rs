@@ -1,0 +1,95 @@
+//! Structure-aware corruption: models that stay valid flatbuffers but lie about themselves
+//! (`tests/common/structure.rs`: shapes, types, operands, opcodes, options, quantization,
+//! versions, constant shape tensors, vector lengths). Each mutated model goes through load →
+//! build (with and without XNNPACK) → allocate → fill → invoke (with a deadline) → resize the
+//! first input → allocate → invoke, and must give `Ok` or `Err`, never crash. The same
+//! mutations, many more of them, are what `bash .ci/fuzz RUNS structure` explores.
+
+mod common;
+
+use common::structure;
+use std::time::Duration;
+use tflite::{Interpreter, Model};
+
+/// One mutated model through every step; returns how far it got.
+fn exercise(bytes: Vec<u8>) -> &'static str {
+    let Ok(model) = Model::from_bytes(bytes) else {
+        return "refused";
+    };
+    let mut stage = "built";
+    for xnnpack in [false, true] {
+        let Ok(mut it) = Interpreter::builder(&model).use_xnnpack(xnnpack).build() else {
+            return "no interpreter";
+        };
+        if it.allocate_tensors().is_err() {
+            stage = "no allocation";
+            continue;
+        }
+        let run = |it: &mut Interpreter| {
+            for i in 0..it.input_count() {
+                if let Ok(b) = it.input_mut(i).and_then(|t| t.into_bytes_mut()) {
+                    b.fill(1);
+                }
+            }
+            it.invoke_with_timeout(Duration::from_secs(2)).is_ok()
+        };
+        stage = if run(&mut it) { "ran" } else { "invoke failed" };
+        if let Ok(shape) = it.input(0).map(|t| t.shape().to_vec()) {
+            let bigger: Vec<usize> = shape.iter().map(|d| d + 1).collect();
+            if it.resize_input(0, &bigger).is_ok() && it.allocate_tensors().is_ok() {
+                run(&mut it);
+            }
+        }
+    }
+    stage
+}
+
+fn seeds() -> Vec<(String, Vec<u8>)> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut files = Vec::new();
+    for dir in [
+        "tests/models",
+        "tflite-sys/tests/data",
+        "examples/digits",
+        "tests/compat",
+    ] {
+        let mut names: Vec<_> = std::fs::read_dir(format!("{root}/{dir}"))
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "tflite"))
+            .collect();
+        names.sort();
+        files.extend(names);
+    }
+    files
+        .into_iter()
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+#[test]
+fn lying_models_are_errors_not_crashes() {
+    let seeds = seeds();
+    assert!(seeds.len() > 50, "{}", seeds.len());
+    let mut outcomes = std::collections::BTreeMap::new();
+    let mut mutated = 0;
+    for case in 0..1200u64 {
+        let (name, good) = &seeds[case as usize % seeds.len()];
+        if std::env::var_os("TFLITE_TRACE_CASES").is_some() {
+            eprintln!("case {case}: {name}");
+        }
+        let mut bytes = good.clone();
+        if structure::mutate(&mut bytes, case, 4) && bytes != *good {
+            mutated += 1;
+        }
+        *outcomes.entry(exercise(bytes)).or_insert(0) += 1;
+    }
+    eprintln!("{outcomes:?}");
+    // The mutator changes nearly every model, and many lies still load (they reach the
+    // kernels, which is the point).
+    assert!(mutated > 1100, "{mutated}");
+    assert!(
+        outcomes.get("ran").copied().unwrap_or(0) > 100,
+        "{outcomes:?}"
+    );
+}

@@ -159,6 +159,8 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 .map_or_else(|| "?".to_string(), crate::ops::builtin_name)
         })
         .collect();
+    // The subgraphs each subgraph's IF, WHILE and CALL_ONCE operators run.
+    let mut calls: Vec<Vec<usize>> = vec![Vec::new(); n];
     for s in 0..n {
         let subgraph = fb.table(subgraphs, s).ok_or_else(bad)?;
         let (tensors, n_tensors) = fb.vector(subgraph, SUBGRAPH_TENSORS).unwrap_or((0, 0));
@@ -231,6 +233,34 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 .map_or(Some(0), |p| fb.u32_at(p))
                 .and_then(|c| op_names.get(c))
                 .map_or("?", String::as_str);
+            let callees: &[usize] = match name {
+                "IF" | "WHILE" => &[0, 1],
+                "CALL_ONCE" => &[0],
+                _ => &[],
+            };
+            if !callees.is_empty() {
+                let options = fb
+                    .field(op, OPERATOR_BUILTIN_OPTIONS)
+                    .and_then(|p| fb.deref(p));
+                for &f in callees {
+                    let callee = options
+                        .and_then(|t| fb.scalar_i32(t, f, 0))
+                        .ok_or_else(bad)?;
+                    let callee =
+                        usize::try_from(callee)
+                            .ok()
+                            .filter(|&c| c < n)
+                            .ok_or_else(|| {
+                                format!(
+                                "operator {o} of subgraph {s} ({name}) runs subgraph {callee}, \
+                                 but the model has {n}"
+                            )
+                            })?;
+                    if let Some(c) = calls.get_mut(s) {
+                        c.push(callee);
+                    }
+                }
+            }
             for (k, t) in indices(op, OPERATOR_INPUTS)?.into_iter().enumerate() {
                 if t == NO_TENSOR && !may_omit_input(name, k) {
                     return Err(format!(
@@ -306,7 +336,43 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
             }
         }
     }
+    // A subgraph that runs itself, directly or through others, recurses until the stack
+    // overflows (TFLite checks nothing): the calls must form no cycle.
+    if let Some(s) = cycle(&calls) {
+        return Err(format!(
+            "subgraph {s} runs itself (through IF, WHILE or CALL_ONCE operators)"
+        ));
+    }
     Ok(())
+}
+
+/// A subgraph on a cycle of `calls` (subgraph -> subgraphs it runs), if there is one.
+fn cycle(calls: &[Vec<usize>]) -> Option<usize> {
+    // 0: not seen, 1: on the current path, 2: done. Iterative depth-first search.
+    let mut state = vec![0u8; calls.len()];
+    for root in 0..calls.len() {
+        if state[root] != 0 {
+            continue;
+        }
+        let mut stack = vec![(root, 0usize)];
+        state[root] = 1;
+        while let Some((node, next)) = stack.pop() {
+            if let Some(&callee) = calls[node].get(next) {
+                stack.push((node, next + 1));
+                match state[callee] {
+                    1 => return Some(callee),
+                    0 => {
+                        state[callee] = 1;
+                        stack.push((callee, 0));
+                    }
+                    _ => {}
+                }
+            } else {
+                state[node] = 2;
+            }
+        }
+    }
+    None
 }
 
 /// The builtin code of the operator code table at `c` (the larger of the two fields: the
@@ -365,6 +431,7 @@ const OPCODE_CUSTOM: usize = 1;
 const OPCODE_VERSION: usize = 2;
 const OPCODE_BUILTIN: usize = 3;
 const OPERATOR_OPCODE_INDEX: usize = 0;
+const OPERATOR_BUILTIN_OPTIONS: usize = 4;
 const SIGNATURE_INPUTS: usize = 0;
 const SIGNATURE_OUTPUTS: usize = 1;
 const SIGNATURE_KEY: usize = 2;
@@ -584,6 +651,14 @@ pub(crate) fn describe(model: &[u8]) -> Option<Description> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cycles_of_subgraph_calls_are_found() {
+        assert_eq!(cycle(&[vec![1, 2], vec![2], vec![]]), None);
+        assert_eq!(cycle(&[vec![0]]), Some(0));
+        assert_eq!(cycle(&[vec![1], vec![2], vec![1]]), Some(1));
+        assert_eq!(cycle(&[vec![], vec![2, 2], vec![]]), None);
+    }
 
     #[test]
     fn hostile_bytes_give_none() {

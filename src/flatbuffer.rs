@@ -179,7 +179,7 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
             // TFLite's check aborts the process).
             if let Some(q) = fb
                 .field(tensor, TENSOR_QUANTIZATION)
-                .and_then(|p| fb.u32_at(p).and_then(|o| p.checked_add(o)))
+                .and_then(|p| fb.deref(p))
             {
                 let scales = fb.words(q, QUANT_SCALE).ok_or_else(bad)?;
                 if let Some(v) = scales
@@ -206,18 +206,17 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
         let mut written = vec![false; n_tensors];
         // A subgraph's own inputs and outputs are tensors (control flow copies into and out
         // of them without looking for -1).
-        for (what, field) in [("input", SUBGRAPH_INPUTS), ("output", SUBGRAPH_OUTPUTS)] {
-            if let Some(t) = indices(subgraph, field)?
-                .into_iter()
-                .find(|&t| t >= n_tensors)
-            {
+        let subgraph_inputs = indices(subgraph, SUBGRAPH_INPUTS)?;
+        let subgraph_outputs = indices(subgraph, SUBGRAPH_OUTPUTS)?;
+        for (what, list) in [("input", &subgraph_inputs), ("output", &subgraph_outputs)] {
+            if let Some(&t) = list.iter().find(|&&t| t >= n_tensors) {
                 return Err(format!(
                     "subgraph {s} lists tensor {} as an {what}, but has {n_tensors}",
                     t as u32 as i32
                 ));
             }
         }
-        for t in indices(subgraph, SUBGRAPH_INPUTS)? {
+        for &t in &subgraph_inputs {
             if let Some(w) = written.get_mut(t) {
                 *w = true;
                 ready[t] = true;
@@ -233,6 +232,8 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 .map_or(Some(0), |p| fb.u32_at(p))
                 .and_then(|c| op_names.get(c))
                 .map_or("?", String::as_str);
+            let inputs = indices(op, OPERATOR_INPUTS)?;
+            let outputs = indices(op, OPERATOR_OUTPUTS)?;
             let callees: &[usize] = match name {
                 "IF" | "WHILE" => &[0, 1],
                 "CALL_ONCE" => &[0],
@@ -261,7 +262,7 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                     }
                 }
             }
-            for (k, t) in indices(op, OPERATOR_INPUTS)?.into_iter().enumerate() {
+            for (k, &t) in inputs.iter().enumerate() {
                 if t == NO_TENSOR && !may_omit_input(name, k) {
                     return Err(format!(
                         "operator {o} of subgraph {s} ({name}) leaves its input {k} out (-1), \
@@ -285,8 +286,7 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
             // the hash tables); the others write numbers into a string tensor's (dynamic,
             // unallocated) buffer.
             if !matches!(name, "IF" | "WHILE" | "CALL_ONCE" | "CUSTOM" | "?") {
-                let outputs = indices(op, OPERATOR_OUTPUTS)?;
-                let reads_strings = indices(op, OPERATOR_INPUTS)?
+                let reads_strings = inputs
                     .iter()
                     .any(|&t| matches!(types.get(t), Some(&(TYPE_STRING | TYPE_RESOURCE))));
                 if let Some(k) = outputs
@@ -300,7 +300,7 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                     ));
                 }
             }
-            for (k, t) in indices(op, OPERATOR_OUTPUTS)?.into_iter().enumerate() {
+            for (k, &t) in outputs.iter().enumerate() {
                 if t == NO_TENSOR && !may_omit_output(name) {
                     return Err(format!(
                         "operator {o} of subgraph {s} ({name}) leaves its output {k} out (-1)"
@@ -327,7 +327,7 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 }
             }
         }
-        for t in indices(subgraph, SUBGRAPH_OUTPUTS)? {
+        for &t in &subgraph_outputs {
             if ready.get(t) == Some(&false) {
                 return Err(format!(
                     "output tensor {t} of subgraph {s} is written by no operator (and is not \

@@ -25,33 +25,10 @@ impl Rng {
     }
 }
 
-/// Loads, builds (with and without XNNPACK), allocates, fills and invokes; returns how far it got.
+/// Loads, builds (with and without XNNPACK), allocates, fills and invokes; returns how far it
+/// got (`tests/common/exercise.rs`).
 fn exercise(bytes: Vec<u8>) -> &'static str {
-    let Ok(model) = Model::from_bytes(bytes) else {
-        return "refused";
-    };
-    let mut stage = "built";
-    for xnnpack in [false, true] {
-        let b = Interpreter::builder(&model);
-        let Ok(mut it) = b.use_xnnpack(xnnpack).build() else {
-            return "no interpreter";
-        };
-        if it.allocate_tensors().is_err() {
-            stage = "no allocation";
-            continue;
-        }
-        for i in 0..it.input_count() {
-            if let Ok(b) = it.input_mut(i).and_then(|t| t.into_bytes_mut()) {
-                b.fill(0);
-            }
-        }
-        stage = if it.invoke().is_ok() {
-            "ran"
-        } else {
-            "invoke failed"
-        };
-    }
-    stage
+    common::exercise::exercise(bytes, &common::exercise::Steps::PLAIN)
 }
 
 /// Set by `.ci/valgrind`. Valgrind cannot throw `std::bad_alloc` from a failed `operator new`

@@ -7,42 +7,18 @@
 
 mod common;
 
+use common::exercise::{exercise, Steps};
 use common::structure;
 use std::time::Duration;
-use tflite::{Interpreter, Model};
 
-/// One mutated model through every step; returns how far it got.
-fn exercise(bytes: Vec<u8>) -> &'static str {
-    let Ok(model) = Model::from_bytes(bytes) else {
-        return "refused";
-    };
-    let mut stage = "built";
-    for xnnpack in [false, true] {
-        let Ok(mut it) = Interpreter::builder(&model).use_xnnpack(xnnpack).build() else {
-            return "no interpreter";
-        };
-        if it.allocate_tensors().is_err() {
-            stage = "no allocation";
-            continue;
-        }
-        let run = |it: &mut Interpreter| {
-            for i in 0..it.input_count() {
-                if let Ok(b) = it.input_mut(i).and_then(|t| t.into_bytes_mut()) {
-                    b.fill(1);
-                }
-            }
-            it.invoke_with_timeout(Duration::from_secs(2)).is_ok()
-        };
-        stage = if run(&mut it) { "ran" } else { "invoke failed" };
-        if let Ok(shape) = it.input(0).map(|t| t.shape().to_vec()) {
-            let bigger: Vec<usize> = shape.iter().map(|d| d + 1).collect();
-            if it.resize_input(0, &bigger).is_ok() && it.allocate_tensors().is_ok() {
-                run(&mut it);
-            }
-        }
-    }
-    stage
-}
+/// Every step, a 2 s deadline per invoke (a lying WHILE bound may loop for long), then the
+/// resized first input.
+const STEPS: Steps = Steps {
+    memory_limit: None,
+    deadline: Some(Duration::from_secs(2)),
+    fill: |_| 1,
+    resize: true,
+};
 
 fn seeds() -> Vec<(String, Vec<u8>)> {
     let root = env!("CARGO_MANIFEST_DIR");
@@ -82,7 +58,7 @@ fn lying_models_are_errors_not_crashes() {
         if structure::mutate(&mut bytes, case, 4) && bytes != *good {
             mutated += 1;
         }
-        *outcomes.entry(exercise(bytes)).or_insert(0) += 1;
+        *outcomes.entry(exercise(bytes, &STEPS)).or_insert(0) += 1;
     }
     eprintln!("{outcomes:?}");
     // The mutator changes nearly every model, and many lies still load (they reach the

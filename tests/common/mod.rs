@@ -2,6 +2,7 @@
 //! field's bytes, then overwrite them. Positions are byte offsets into the file.
 #![allow(dead_code)]
 
+pub mod exercise;
 pub mod structure;
 
 pub struct Flatbuffer<'a>(pub &'a [u8]);

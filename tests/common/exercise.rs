@@ -1,0 +1,106 @@
+//! What every hostile-model check does with one model: load it, read what it says about
+//! itself, build an interpreter (builtin kernels, then XNNPACK), allocate, fill the inputs,
+//! invoke, read the outputs — and optionally resize the first input and do it again. Each step
+//! may return `Err`; none may crash, abort, hang or touch bad memory. Shared by
+//! `tests/corruption.rs`, `tests/structure.rs` and both fuzz targets (`fuzz/src/lib.rs`).
+
+use std::time::Duration;
+use tflite::{Interpreter, Model};
+
+/// Which steps to take, and with what.
+#[derive(Clone, Copy, Debug)]
+pub struct Steps {
+    /// Passed to `InterpreterBuilder::memory_limit` (else the default).
+    pub memory_limit: Option<usize>,
+    /// Invoke with this deadline: a model may loop for as long as it likes (a WHILE bound
+    /// pointed at a huge constant), which is the deadline's job, not a finding.
+    pub deadline: Option<Duration>,
+    /// Byte `k` of every input gets `fill(k)`.
+    pub fill: fn(usize) -> u8,
+    /// Then resize input 0 to one more in every dimension, and to a batch of 2, allocating
+    /// and invoking after each.
+    pub resize: bool,
+}
+
+impl Steps {
+    /// Load, build, allocate, fill with zeros, invoke; no deadline, no limit, no resize.
+    pub const PLAIN: Steps = Steps {
+        memory_limit: None,
+        deadline: None,
+        fill: |_| 0,
+        resize: false,
+    };
+}
+
+/// How far a model got: `"refused"` (not loaded), `"no interpreter"`, `"no allocation"`,
+/// `"invoke failed"` or `"ran"` (the last interpreter's first invoke).
+pub fn exercise(bytes: Vec<u8>, steps: &Steps) -> &'static str {
+    let Ok(model) = Model::from_bytes(bytes) else {
+        return "refused";
+    };
+    // What the model says about itself, read from the (hostile) bytes.
+    let _ = std::hint::black_box((model.inputs(), model.signatures(), model.operators()));
+    let mut stage = "built";
+    for xnnpack in [false, true] {
+        let mut builder = Interpreter::builder(&model).use_xnnpack(xnnpack);
+        if let Some(limit) = steps.memory_limit {
+            builder = builder.memory_limit(limit);
+        }
+        let Ok(mut it) = builder.build() else {
+            return "no interpreter";
+        };
+        if it.allocate_tensors().is_err() {
+            stage = "no allocation";
+            continue;
+        }
+        stage = if fill_invoke_read(&mut it, steps) {
+            "ran"
+        } else {
+            "invoke failed"
+        };
+        if !steps.resize {
+            continue;
+        }
+        let Ok(shape) = it.input(0).map(|t| t.shape().to_vec()) else {
+            continue;
+        };
+        let bigger: Vec<usize> = shape.iter().map(|&d| d + 1).collect();
+        let batch2: Vec<usize> = shape
+            .iter()
+            .enumerate()
+            .map(|(k, &d)| if k == 0 { 2 } else { d })
+            .collect();
+        for new in [bigger, batch2] {
+            if it.resize_input(0, &new).is_ok() && it.allocate_tensors().is_ok() {
+                fill_invoke_read(&mut it, steps);
+            }
+        }
+    }
+    stage
+}
+
+/// Fills every input, invokes, and reads every output; whether the invoke succeeded.
+fn fill_invoke_read(it: &mut Interpreter, steps: &Steps) -> bool {
+    for i in 0..it.input_count() {
+        if let Ok(bytes) = it.input_mut(i).and_then(|t| t.into_bytes_mut()) {
+            for (k, b) in bytes.iter_mut().enumerate() {
+                *b = (steps.fill)(k);
+            }
+        }
+    }
+    let ran = match steps.deadline {
+        Some(d) => it.invoke_with_timeout(d),
+        None => it.invoke(),
+    };
+    if ran.is_err() {
+        return false;
+    }
+    let mut sum = 0u64;
+    for i in 0..it.output_count() {
+        if let Ok(bytes) = it.output(i).and_then(|t| t.bytes()) {
+            sum = bytes.iter().fold(sum, |s, &b| s.wrapping_add(b as u64));
+        }
+    }
+    std::hint::black_box(sum);
+    true
+}

@@ -78,6 +78,27 @@ impl XnnpackOptions {
     }
 }
 
+/// Initializes XNNPACK's global state once, before any two threads can race to. Two first
+/// uses at once (two interpreters built on two threads) are data races in this XNNPACK
+/// (ThreadSanitizer, `tests/pool.rs`, `tests/api.rs`): `xnn_initialize` publishes the
+/// allocator with an atomic compare-and-swap but reads it with a plain load inside its
+/// `pthread_once`, and the first weights cache stores the system page size in a plain global.
+/// Once both have happened here, later calls only read them.
+#[cfg(feature = "xnnpack")]
+fn xnnpack_initialized() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    // SAFETY: plain C calls: initialization with the default allocator (its status is not
+    // needed here: the delegate and the cache call it again and report a failure themselves),
+    // then a weights cache made and deleted at once.
+    INIT.call_once(|| unsafe {
+        sys::xnn_initialize(std::ptr::null());
+        let cache = sys::TfLiteXNNPackDelegateWeightsCacheCreate();
+        if !cache.is_null() {
+            sys::TfLiteXNNPackDelegateWeightsCacheDelete(cache);
+        }
+    });
+}
+
 /// An owned delegate, deleted on drop (after the interpreter that uses it).
 pub(crate) enum Delegate {
     #[cfg(feature = "xnnpack")]
@@ -91,6 +112,7 @@ impl Delegate {
         default_threads: usize,
         cache: Option<&WeightsCache>,
     ) -> Result<Delegate> {
+        xnnpack_initialized();
         // SAFETY: plain C calls; the options struct is read during the call only.
         unsafe {
             let mut opts = sys::TfLiteXNNPackDelegateOptionsDefault();
@@ -186,6 +208,7 @@ impl WeightsCache {
     pub(crate) fn new() -> Option<WeightsCache> {
         #[cfg(feature = "xnnpack")]
         {
+            xnnpack_initialized();
             // SAFETY: plain constructor; null on failure.
             let raw = NonNull::new(unsafe { sys::TfLiteXNNPackDelegateWeightsCacheCreate() })?;
             Some(WeightsCache {

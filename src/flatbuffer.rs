@@ -191,6 +191,23 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                         "tensor {t} of subgraph {s} has a quantization scale of {v}"
                     ));
                 }
+                // A zero point outside the element type's range is a lie the kernels add to
+                // their int32 accumulators unchecked (signed overflow).
+                let ty = types[t];
+                if let (Some(range), Some((start, count))) =
+                    (zero_point_range(ty), fb.vector(q, QUANT_ZERO_POINT))
+                {
+                    for k in 0..count {
+                        let b = fb.0.get(start + 8 * k..start + 8 * k + 8).ok_or_else(bad)?;
+                        let z = i64::from_le_bytes(b.try_into().map_err(|_| bad())?);
+                        if !range.contains(&z) {
+                            return Err(format!(
+                                "tensor {t} of subgraph {s} has a zero point of {z}, outside \
+                                 its element type's range {range:?}"
+                            ));
+                        }
+                    }
+                }
             }
             let constant = fb
                 .field(tensor, TENSOR_BUFFER)
@@ -344,6 +361,19 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The zero points an element type (schema `TensorType`) can hold: int8, uint8, int16,
+/// uint16 and int4 tensors; `None` for the others.
+fn zero_point_range(ty: u8) -> Option<std::ops::RangeInclusive<i64>> {
+    match ty {
+        9 => Some(-128..=127),
+        3 => Some(0..=255),
+        7 => Some(-32768..=32767),
+        16 => Some(0..=65535),
+        17 => Some(-8..=7),
+        _ => None,
+    }
 }
 
 /// A subgraph on a cycle of `calls` (subgraph -> subgraphs it runs), if there is one.

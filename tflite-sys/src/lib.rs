@@ -19,3 +19,11 @@ include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 /// the user cache, or `TFLITE_SYS_PREBUILT_DIR`), e.g. to compile a delegate plugin or a C
 /// custom op against the same ABI. A path on the machine that built the crate.
 pub const INCLUDE_DIR: &str = env!("TFLITE_SYS_INCLUDE_DIR");
+
+#[cfg(feature = "xnnpack")]
+extern "C" {
+    /// XNNPACK's initialization (`xnnpack.h`, not in the bindings), which the delegate and its
+    /// weights cache also call on every creation; null selects the default allocator. Returns
+    /// an `xnn_status` (0 is success).
+    pub fn xnn_initialize(allocator: *const core::ffi::c_void) -> core::ffi::c_int;
+}

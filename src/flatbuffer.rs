@@ -193,19 +193,13 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 }
                 // A zero point outside the element type's range is a lie the kernels add to
                 // their int32 accumulators unchecked (signed overflow).
-                let ty = types[t];
-                if let (Some(range), Some((start, count))) =
-                    (zero_point_range(ty), fb.vector(q, QUANT_ZERO_POINT))
-                {
-                    for k in 0..count {
-                        let b = fb.0.get(start + 8 * k..start + 8 * k + 8).ok_or_else(bad)?;
-                        let z = i64::from_le_bytes(b.try_into().map_err(|_| bad())?);
-                        if !range.contains(&z) {
-                            return Err(format!(
-                                "tensor {t} of subgraph {s} has a zero point of {z}, outside \
-                                 its element type's range {range:?}"
-                            ));
-                        }
+                if let Some(range) = zero_point_range(types[t]) {
+                    let zero_points = fb.longs(q, QUANT_ZERO_POINT).ok_or_else(bad)?;
+                    if let Some(z) = zero_points.into_iter().find(|z| !range.contains(z)) {
+                        return Err(format!(
+                            "tensor {t} of subgraph {s} has a zero point of {z}, outside its \
+                             element type's range {range:?}"
+                        ));
                     }
                 }
             }
@@ -507,6 +501,21 @@ impl Flatbuffer<'_> {
             .collect()
     }
 
+    /// The 8-byte signed elements of the vector field `i` of the table at `t` (empty if
+    /// absent).
+    fn longs(&self, t: usize, i: usize) -> Option<Vec<i64>> {
+        let Some((start, n)) = self.vector(t, i) else {
+            return Some(Vec::new());
+        };
+        let bytes = self.0.get(start..start.checked_add(n.checked_mul(8)?)?)?;
+        Some(
+            bytes
+                .chunks_exact(8)
+                .map(|b| i64::from_le_bytes(b.try_into().unwrap_or_default()))
+                .collect(),
+        )
+    }
+
     fn tensor_info(&self, tensors: usize, n_tensors: usize, index: usize) -> Option<TensorInfo> {
         if index >= n_tensors {
             return None;
@@ -530,15 +539,11 @@ impl Flatbuffer<'_> {
                     .into_iter()
                     .map(f32::from_bits)
                     .collect();
-                let zero_points: Vec<i32> = match self.vector(q, QUANT_ZERO_POINT) {
-                    Some((start, n)) => (0..n)
-                        .map(|k| {
-                            let b = self.0.get(start + 8 * k..start + 8 * k + 8)?;
-                            Some(i64::from_le_bytes(b.try_into().ok()?) as i32)
-                        })
-                        .collect::<Option<_>>()?,
-                    None => Vec::new(),
-                };
+                let zero_points: Vec<i32> = self
+                    .longs(q, QUANT_ZERO_POINT)?
+                    .into_iter()
+                    .map(|z| z as i32)
+                    .collect();
                 let axis = self.scalar_i32(q, QUANT_DIMENSION, 0)?.max(0) as usize;
                 match scales.len() {
                     0 => Quantization::None,

@@ -384,10 +384,17 @@ fn structure_fuzz_findings_are_errors_now() {
         // A CALL_ONCE whose init subgraph runs it again (libFuzzer, structure target): the
         // recursion overflowed the stack; refused at load (subgraph calls form no cycle).
         ("call_once_recursion.tflite", "refused"),
-        // GATHER (int8 values, int32 indices) on a structure-fuzzed model: a signed overflow
-        // in the kernel that GCC's UBSan traps on (an open finding, see docs/reliability.md);
-        // natively the arithmetic wraps and the model runs to an answer.
+        // GATHER (int8 values, int32 indices from the model's input) on a structure-fuzzed
+        // model: the fuzzer's input bytes made indices far past the axis, whose source offset,
+        // computed in int, overflowed (GCC's UBSan trapped). tensorflow/0039; with this
+        // test's small inputs the indices are valid and the model runs (see
+        // `gather_refuses_an_index_past_its_axis`).
         ("gather_ubsan_trap.tflite", "ran"),
+        // SPLIT whose axis was pointed at the model's input, float32 of shape [0, 1, 1, 10]:
+        // an empty tensor, read as `axis[0]` through null (SEGV). tensorflow/0038 requires an
+        // int32 axis holding one element, in SPLIT and SPLIT_V, and checks the other kernels
+        // that read a scalar operand (tflite-sys/scripts/audit_scalar_reads.py).
+        ("split_empty_axis.tflite", "no interpreter"),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));
@@ -414,6 +421,31 @@ fn a_runaway_loop_is_stopped_by_a_deadline() {
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     // Usable again: the next (also runaway) invoke is stopped the same way.
     assert!(it.invoke_with_timeout(Duration::from_millis(100)).is_err());
+}
+
+/// GATHER's indices come from the model's input here (an embedding lookup). An index past its
+/// axis is an error naming the node: before tensorflow/0039, 2^29 + 1 times the row size (8)
+/// overflowed int and wrapped to 8, so the model silently read row 1; a valid index still
+/// reads its row.
+#[test]
+fn gather_refuses_an_index_past_its_axis() {
+    let mut it = allocated_on_builtin_kernels("gather_ubsan_trap.tflite");
+    let n = it.input(0).unwrap().info().shape.iter().product::<usize>();
+    let mut indices = vec![3i32; n];
+    it.input_mut(0).unwrap().copy_from_slice(&indices).unwrap();
+    it.invoke().unwrap();
+    let valid = it.output(0).unwrap().data::<f32>().unwrap().to_vec();
+    for bad in [(1 << 29) + 1, 20, 1 << 30] {
+        indices[0] = bad;
+        it.input_mut(0).unwrap().copy_from_slice(&indices).unwrap();
+        let err = it.invoke().unwrap_err();
+        assert!(err.to_string().contains("GATHER"), "{bad}: {err}");
+    }
+    // Usable again with valid indices, and the same answer.
+    indices[0] = 3;
+    it.input_mut(0).unwrap().copy_from_slice(&indices).unwrap();
+    it.invoke().unwrap();
+    assert_eq!(it.output(0).unwrap().data::<f32>().unwrap(), &valid[..]);
 }
 
 /// An allocated interpreter without delegates for `tests/fuzz_regressions/{file}`.

@@ -11,9 +11,8 @@
 
 use crate::error::{Error, Result};
 use crate::sys;
-use std::sync::mpsc::RecvTimeoutError;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// What a cancel refers to: the invoke running when it was requested.
 #[derive(Default)]
@@ -54,9 +53,10 @@ impl Shared {
     }
 
     /// Runs one invoke (`f`), turning a cancel requested meanwhile into the cancellation
-    /// error, whatever `f` returned. With a timeout, a watchdog thread cancels it then.
+    /// error, whatever `f` returned. With a timeout, the process's watchdog thread cancels it
+    /// then.
     pub(crate) fn invoke(
-        &self,
+        self: &Arc<Self>,
         timeout: Option<Duration>,
         f: impl FnOnce() -> Result<()>,
     ) -> Result<()> {
@@ -67,21 +67,15 @@ impl Shared {
             s.requested = None;
             s.running
         };
-        let started = std::time::Instant::now();
-        let result = match timeout {
+        let started = Instant::now();
+        // A deadline past what an Instant can hold never comes: no watchdog needed.
+        let result = match timeout.and_then(|t| Some((started.checked_add(t)?, t))) {
             None => f(),
-            Some(timeout) => {
-                let (done, wait) = std::sync::mpsc::channel::<()>();
-                std::thread::scope(|scope| {
-                    scope.spawn(move || {
-                        if let Err(RecvTimeoutError::Timeout) = wait.recv_timeout(timeout) {
-                            self.cancel(Some(n), Some(timeout));
-                        }
-                    });
-                    let result = f();
-                    drop(done);
-                    result
-                })
+            Some((deadline, timeout)) => {
+                let ticket = watchdog().arm(deadline, self.clone(), n, timeout);
+                let result = f();
+                watchdog().disarm(ticket);
+                result
             }
         };
         let mut s = self.state();
@@ -116,6 +110,85 @@ impl Shared {
 
     fn running(&self) -> u64 {
         self.state().running
+    }
+}
+
+/// One thread for the whole process cancels the invokes whose deadline passed (started on the
+/// first `invoke_with_timeout`, then parked on a condition variable between deadlines). A
+/// thread per invoke would cost a spawn each time, and an exiting thread still frees its
+/// thread-local state after a scoped join returns, which LeakSanitizer, looking at that
+/// moment, reports as leaked.
+struct Watchdog {
+    armed: Mutex<Armed>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct Armed {
+    next_ticket: u64,
+    /// (ticket, deadline, interpreter, its invoke, the timeout to report).
+    entries: Vec<(u64, Instant, Arc<Shared>, u64, Duration)>,
+}
+
+fn watchdog() -> &'static Watchdog {
+    static WATCHDOG: OnceLock<&'static Watchdog> = OnceLock::new();
+    WATCHDOG.get_or_init(|| {
+        let w: &'static Watchdog = Box::leak(Box::new(Watchdog {
+            armed: Mutex::default(),
+            wake: Condvar::new(),
+        }));
+        std::thread::Builder::new()
+            .name("tflite-deadlines".into())
+            .spawn(move || w.run())
+            .expect("cannot start the deadline thread");
+        w
+    })
+}
+
+impl Watchdog {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Armed> {
+        self.armed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn arm(&self, deadline: Instant, shared: Arc<Shared>, invoke: u64, timeout: Duration) -> u64 {
+        let mut a = self.lock();
+        a.next_ticket += 1;
+        let ticket = a.next_ticket;
+        a.entries.push((ticket, deadline, shared, invoke, timeout));
+        self.wake.notify_one();
+        ticket
+    }
+
+    fn disarm(&self, ticket: u64) {
+        self.lock().entries.retain(|e| e.0 != ticket);
+    }
+
+    fn run(&self) {
+        let mut a = self.lock();
+        loop {
+            let now = Instant::now();
+            let (due, waiting): (Vec<_>, Vec<_>) = a.entries.drain(..).partition(|e| e.1 <= now);
+            a.entries = waiting;
+            if !due.is_empty() {
+                // Cancel outside the lock: `cancel` takes the interpreter's own mutex.
+                drop(a);
+                for (_, _, shared, invoke, timeout) in due {
+                    shared.cancel(Some(invoke), Some(timeout));
+                }
+                a = self.lock();
+                continue;
+            }
+            a = match a.entries.iter().map(|e| e.1).min() {
+                None => self.wake.wait(a).unwrap_or_else(|e| e.into_inner()),
+                Some(next) => {
+                    let wait = next.saturating_duration_since(now);
+                    self.wake
+                        .wait_timeout(a, wait)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
     }
 }
 

@@ -116,7 +116,11 @@ pub(crate) fn min_runtime_version(model: &[u8]) -> Option<String> {
 /// - every tensor an operator reads, and every subgraph output, already holds data: it is a
 ///   subgraph input, a constant, a variable, empty (a zero dimension), or written by an earlier
 ///   operator (otherwise the tensor has no memory: null reads in RESHAPE, RESIZE_BILINEAR,
-///   WHILE, …).
+///   WHILE, …);
+/// - no constant is written: no operator output, and no input of a subgraph another runs (IF
+///   and WHILE copy into their subgraphs' inputs), holds a constant buffer (TFLite would write
+///   into the model's bytes, which every interpreter of the model shares: wrong results
+///   elsewhere, and a data race between threads — a SIGSEGV).
 ///
 /// All found by fuzzing. `Err` names the operator and tensor. Call on a model TFLite has
 /// verified.
@@ -161,11 +165,14 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
         .collect();
     // The subgraphs each subgraph's IF, WHILE and CALL_ONCE operators run.
     let mut calls: Vec<Vec<usize>> = vec![Vec::new(); n];
+    // Each subgraph's first input that is a constant, if any.
+    let mut constant_inputs: Vec<Option<usize>> = Vec::with_capacity(n);
     for s in 0..n {
         let subgraph = fb.table(subgraphs, s).ok_or_else(bad)?;
         let (tensors, n_tensors) = fb.vector(subgraph, SUBGRAPH_TENSORS).unwrap_or((0, 0));
         // Tensors that hold data before any operator runs.
         let mut ready = Vec::with_capacity(n_tensors);
+        let mut constants = Vec::with_capacity(n_tensors);
         let mut types = Vec::with_capacity(n_tensors);
         for t in 0..n_tensors {
             let tensor = fb.table(tensors, t).ok_or_else(bad)?;
@@ -213,7 +220,13 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 .is_some_and(|&b| b != 0);
             let empty = indices(tensor, TENSOR_SHAPE)?.contains(&0);
             ready.push(constant || variable || empty);
+            constants.push(constant && !variable);
         }
+        constant_inputs.push(
+            indices(subgraph, SUBGRAPH_INPUTS)?
+                .into_iter()
+                .find(|&t| constants.get(t) == Some(&true)),
+        );
         let mut written = vec![false; n_tensors];
         // A subgraph's own inputs and outputs are tensors (control flow copies into and out
         // of them without looking for -1).
@@ -323,6 +336,11 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                          {n_tensors}"
                     ));
                 }
+                if constants.get(t) == Some(&true) {
+                    return Err(format!(
+                        "operator {o} of subgraph {s} ({name}) writes tensor {t}, a constant"
+                    ));
+                }
                 match written.get_mut(t) {
                     Some(w) if *w => {
                         return Err(format!(
@@ -343,6 +361,16 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 return Err(format!(
                     "output tensor {t} of subgraph {s} is written by no operator (and is not \
                      an input, constant or variable)"
+                ));
+            }
+        }
+    }
+    // IF and WHILE copy into the inputs of the subgraphs they run (CALL_ONCE's has none).
+    for (s, callees) in calls.iter().enumerate() {
+        for &c in callees {
+            if let Some(t) = constant_inputs.get(c).copied().flatten() {
+                return Err(format!(
+                    "subgraph {c}, which subgraph {s} runs, has a constant as its input                      (tensor {t}): running it would write into the model"
                 ));
             }
         }

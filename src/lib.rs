@@ -36,6 +36,8 @@ mod dtype;
 mod error;
 mod external;
 mod flatbuffer;
+#[cfg(feature = "mediapipe")]
+mod flexbuffer;
 mod info;
 mod interpreter;
 pub mod logging;

@@ -147,3 +147,52 @@ fn a_signature_runner_is_cancelled_by_the_interpreter_handle() {
     });
     run.invoke().unwrap();
 }
+
+/// One watchdog thread serves every deadline of the process: loops of 2^31 - 1 iterations
+/// (`counting_loop.tflite`) on four threads at once, each with its own deadline, are each stopped near theirs (the shortest first), and a
+/// deadline too far to represent (`Duration::MAX`) is no deadline, not a panic.
+#[test]
+fn deadlines_on_several_threads_are_each_kept() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/models/counting_loop.tflite"
+    );
+    let model = Model::from_file(path).unwrap();
+    let timeouts = [400u64, 100, 300, 200].map(Duration::from_millis);
+    std::thread::scope(|s| {
+        let runs: Vec<_> = timeouts
+            .iter()
+            .map(|&timeout| {
+                let model = &model;
+                s.spawn(move || {
+                    let mut it = Interpreter::builder(model)
+                        .use_xnnpack(false)
+                        .build()
+                        .unwrap();
+                    it.allocate_tensors().unwrap();
+                    it.input_mut(0)
+                        .unwrap()
+                        .copy_from_slice(&[i32::MAX])
+                        .unwrap();
+                    let t = Instant::now();
+                    let err = it.invoke_with_timeout(timeout).unwrap_err();
+                    (err, t.elapsed())
+                })
+            })
+            .collect();
+        for (run, timeout) in runs.into_iter().zip(timeouts) {
+            let (err, took) = run.join().unwrap();
+            assert!(
+                matches!(err, Error::DeadlineExceeded { timeout: t } if t == timeout),
+                "{err}"
+            );
+            assert!(
+                took >= timeout && took < timeout + Duration::from_secs(5),
+                "{took:?}"
+            );
+        }
+    });
+    let mut it = Interpreter::new(&encoder()).unwrap();
+    it.allocate_tensors().unwrap();
+    it.invoke_with_timeout(Duration::MAX).unwrap();
+}

@@ -186,7 +186,9 @@ fn mediapipe_models_run_without_registering_anything_unless_turned_off() {
     let model = Model::from_file(path).unwrap();
     assert!(Interpreter::new(&model).is_ok());
     match Interpreter::builder(&model).mediapipe_ops(false).build() {
-        Err(Error::UnsupportedOp { op, .. }) => assert!(ops::OPS.contains(&op.as_str()), "{op}"),
+        Err(Error::UnsupportedOp { op, .. }) => {
+            assert!(ops::OPS.iter().any(|(n, _)| *n == op), "{op}")
+        }
         other => panic!("expected an unsupported op, got {other:?}"),
     }
 }
@@ -223,4 +225,98 @@ fn an_application_registration_replaces_the_built_in_op() {
         &npy("reference.npy"),
         1e-4,
     );
+}
+
+/// MediaPipe's landmark/crop operators (version 2) in one graph
+/// (`examples/mediapipe_ops/make_transform_model.py`): Landmarks2TransformMatrix's matrix,
+/// TransformTensorBilinear's crop (30 % of it outside the image: zeros) and
+/// TransformLandmarks' landmarks against a NumPy implementation in float64 written from the
+/// ops' definition. Tolerance 1e-5 relative: float32 rounding of a few operations (the
+/// matrix's entries are sums of 4 products; the crop mixes 4 pixels).
+#[test]
+fn transform_ops_match_numpy() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/mediapipe_ops/transform_net.tflite"
+    );
+    let model = Model::from_file(path).unwrap();
+    for xnnpack in [false, true] {
+        let mut it = Interpreter::builder(&model)
+            .use_xnnpack(xnnpack)
+            .build()
+            .unwrap();
+        it.allocate_tensors().unwrap();
+        for (i, name) in ["transform_landmarks.npy", "transform_image.npy"]
+            .iter()
+            .enumerate()
+        {
+            it.input_mut(i)
+                .and_then(|mut t| t.copy_from_slice(&npy(name)))
+                .unwrap();
+        }
+        it.invoke().unwrap();
+        for (i, name) in ["matrix", "crop", "landmarks"].iter().enumerate() {
+            let want = npy(&format!("transform_reference_{name}.npy"));
+            let got = it.output(i).and_then(|t| t.to_vec::<f32>()).unwrap();
+            assert_close(&got, &want, 1e-5);
+        }
+        let crop = it.output(1).and_then(|t| t.to_vec::<f32>()).unwrap();
+        let zeros = crop.iter().filter(|&&v| v == 0.0).count();
+        assert!(zeros > 0 && zeros < crop.len() / 2, "{zeros}");
+    }
+}
+
+/// The transform ops refuse what MediaPipe's kernels would read past: a landmark index past
+/// the input, a crop with other channels than its image, a matrix that is not 4×4; and
+/// malformed or missing options.
+#[test]
+fn transform_ops_refuse_bad_shapes_and_options() {
+    use tflite::custom_op::CustomOp;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/mediapipe_ops/transform_net.tflite"
+    );
+    let model = Model::from_file(path).unwrap();
+    // Landmarks resized to 4: the subset's indices (up to 4) and the rotation's fit, index 4
+    // does not.
+    let mut it = Interpreter::new(&model).unwrap();
+    it.resize_input(0, &[1, 4, 3]).unwrap();
+    let err = it.allocate_tensors().unwrap_err().to_string();
+    assert!(err.contains("landmark index 4"), "{err}");
+    // Image with 2 channels, the crop declares 3.
+    let mut it = Interpreter::new(&model).unwrap();
+    it.resize_input(1, &[1, 12, 16, 2]).unwrap();
+    let err = it.allocate_tensors().unwrap_err().to_string();
+    assert!(err.contains("channels"), "{err}");
+    // Options: not a FlexBuffer; then valid maps (the `flatbuffers` Python package's
+    // `flexbuffers.Dumps` of {subset_idxs: [0, 1], left_rotation_idx: 0, right_rotation_idx: 1,
+    // target_rotation_radians: 0.0, output_width: 4, output_height: 4, scale_x: 1.0,
+    // scale_y: 1.0}, then with one change each).
+    let op = ops::Landmarks2TransformMatrix;
+    assert!(op.init(&[1, 2, 3, 4]).is_err());
+    assert!(op.init(&[]).is_err());
+    let err = op.init(&[0x00, 0x24, 0x01]).err().unwrap().to_string();
+    assert!(err.contains("FlexBuffer"), "{err}");
+    let hex = |s: &str| -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    const KEYS: &str = "7375627365745f69647873000200010404";
+    const NAMES: &str = "6c6566745f726f746174696f6e5f6964780072696768745f726f746174696f6e5f696478007461726765745f726f746174696f6e5f72616469616e73006f75747075745f7769647468006f75747075745f686569676874007363616c655f78007363616c655f7900";
+    let cases = [
+        ("valid", format!("{KEYS}{NAMES}0869202e5a150e804b00000a0000000100000008000000000000000400000004000000010000000000803f0000803f9b00000000000000060606060e0e280e282601"), None),
+        ("scale_x missing", "7375627365745f696478730002000104046c6566745f726f746174696f6e5f6964780072696768745f726f746174696f6e5f696478007461726765745f726f746174696f6e5f72616469616e73006f75747075745f7769647468006f75747075745f686569676874007363616c655f790007611826520d77420000000a0000000100000007000000000000000400000004000000010000000000803f8f00000000000000060606060e280e232601".to_string(), Some("scale_x")),
+        ("negative index", format!("{KEYS}{NAMES}0869202e5a150e804b00000a0000000100000008000000ffffffff0400000004000000010000000000803f0000803f9b00000000000000060606060e0e280e282601"), Some("negative")),
+        ("empty subset", format!("7375627365745f696478730000{NAMES}0869202e5a150e7c4b00000a0000000100000008000000000000000400000004000000010000000000803f0000803f9700000000000000060606060e0e280e282601"), Some("empty")),
+        ("zero width", format!("{KEYS}{NAMES}0869202e5a150e804b00000a0000000100000008000000000000000400000000000000010000000000803f0000803f9b00000000000000060606060e0e280e282601"), Some("output_width")),
+    ];
+    for (what, options, error) in cases {
+        match (op.init(&hex(&options)), error) {
+            (Ok(_), None) => {}
+            (Err(e), Some(want)) => assert!(e.to_string().contains(want), "{what}: {e}"),
+            (got, want) => panic!("{what}: {:?}, expected an error with {want:?}", got.err()),
+        }
+    }
 }

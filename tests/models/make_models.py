@@ -21,6 +21,10 @@ computed with Google's runtime (ai_edge_litert). Writes, next to this script:
   FULLY_CONNECTED version 12, which stock TFLite 2.14.1 does not register (our patch adds it;
   tests/api.rs relabels it as version 13 for the unknown-op test).
 - custom_op.tflite: a model whose only op is a custom op `TfliteRsTestOp`, unknown to TFLite.
+- counting_loop.tflite: input n (int32 scalar) -> a WHILE loop running n times x <- x / 2 + 1
+  from x = 0 -> x (float32): a model whose running time its input sets (deadline tests).
+
+`make_models.py NAME...` makes only the named models (e.g. `counting_loop`).
 """
 import os
 import numpy as np
@@ -131,6 +135,19 @@ def custom_op():
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
+def counting_loop():
+    class M(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="n")])
+        def f(self, n):
+            _, x = tf.while_loop(
+                lambda i, x: i < n, lambda i, x: (i + 1, x / 2.0 + 1.0), (tf.constant(0), tf.constant(0.0))
+            )
+            return x
+
+    m = M()
+    return from_fn(m, m.f)
+
+
 def run(model_bytes, inputs):
     from ai_edge_litert.interpreter import Interpreter
     it = Interpreter(model_content=model_bytes, num_threads=1)
@@ -145,27 +162,44 @@ def run(model_bytes, inputs):
     return [it.get_tensor(d["index"]) for d in it.get_output_details()]
 
 
-def main():
-    save("all_dtypes.tflite", all_dtypes())
+def main(only):
+    def want(name):
+        return not only or name in only
 
-    q = quant_int8()
-    save("quant_int8.tflite", q)
-    x = np.random.default_rng(11).integers(-128, 128, (1, 8, 8, 3)).astype(np.int8)
-    x.tofile(os.path.join(HERE, "quant_int8.in.i8"))
-    run(q, [x])[0].astype(np.int8).tofile(os.path.join(HERE, "quant_int8.out.i8"))
+    if want("all_dtypes"):
+        save("all_dtypes.tflite", all_dtypes())
 
-    d = dynamic_batch()
-    save("dynamic_batch.tflite", d)
-    x = np.arange(12, dtype=np.float32).reshape(3, 4) - 5
-    x.astype("<f4").tofile(os.path.join(HERE, "dynamic_batch.in.f32"))
-    run(d, [x])[0].astype("<f4").tofile(os.path.join(HERE, "dynamic_batch.out.f32"))
+    if want("quant_int8"):
+        q = quant_int8()
+        save("quant_int8.tflite", q)
+        x = np.random.default_rng(11).integers(-128, 128, (1, 8, 8, 3)).astype(np.int8)
+        x.tofile(os.path.join(HERE, "quant_int8.in.i8"))
+        run(q, [x])[0].astype(np.int8).tofile(os.path.join(HERE, "quant_int8.out.i8"))
 
-    save("signatures.tflite", signatures())
-    save("dynamic_range.tflite", dynamic_range())
-    save("custom_op.tflite", custom_op())
+    if want("dynamic_batch"):
+        d = dynamic_batch()
+        save("dynamic_batch.tflite", d)
+        x = np.arange(12, dtype=np.float32).reshape(3, 4) - 5
+        x.astype("<f4").tofile(os.path.join(HERE, "dynamic_batch.in.f32"))
+        run(d, [x])[0].astype("<f4").tofile(os.path.join(HERE, "dynamic_batch.out.f32"))
+
+    for name, make in [
+        ("signatures", signatures),
+        ("dynamic_range", dynamic_range),
+        ("custom_op", custom_op),
+        ("counting_loop", counting_loop),
+    ]:
+        if want(name):
+            save(name + ".tflite", make())
+    if want("counting_loop"):
+        # Google's runtime agrees: 10 steps of x / 2 + 1 from 0.
+        got = run(open(os.path.join(HERE, "counting_loop.tflite"), "rb").read(), [np.int32(10)])[0]
+        assert abs(float(got) - (2 - 2 ** -9)) < 1e-6, got
     for f in sorted(os.listdir(HERE)):
         print(f, os.path.getsize(os.path.join(HERE, f)))
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])

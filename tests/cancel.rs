@@ -196,3 +196,30 @@ fn deadlines_on_several_threads_are_each_kept() {
     it.allocate_tensors().unwrap();
     it.invoke_with_timeout(Duration::MAX).unwrap();
 }
+
+/// A WHILE loop whose condition and body have no operator (`while_without_nodes.tflite`: each
+/// passes its input through; with `true` it never ends) crosses no node boundary, where TFLite
+/// checks for cancellation: WHILE checks at every iteration too (tensorflow/0040), so a
+/// deadline stops it, and the interpreter stays usable.
+#[test]
+fn a_loop_without_nodes_is_stopped_by_a_deadline() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/models/while_without_nodes.tflite"
+    );
+    let model = Model::from_file(path).unwrap();
+    let mut it = Interpreter::new(&model).unwrap();
+    it.allocate_tensors().unwrap();
+    // `false`: the loop ends at once.
+    it.input_mut(0).unwrap().copy_from_slice(&[false]).unwrap();
+    it.invoke_with_timeout(Duration::from_secs(10)).unwrap();
+    it.input_mut(0).unwrap().copy_from_slice(&[true]).unwrap();
+    for _ in 0..2 {
+        let t = Instant::now();
+        let err = it
+            .invoke_with_timeout(Duration::from_millis(200))
+            .unwrap_err();
+        assert!(matches!(err, Error::DeadlineExceeded { .. }), "{err}");
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    }
+}

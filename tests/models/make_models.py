@@ -24,6 +24,10 @@ computed with Google's runtime (ai_edge_litert). Writes, next to this script:
 - counting_loop.tflite: input n (int32 scalar) -> a WHILE loop running n times x <- x / 2 + 1
   from x = 0 -> x (float32): a model whose running time its input sets (deadline tests).
 
+- while_without_nodes.tflite: input c (bool scalar) -> WHILE whose condition and body subgraphs
+  have no operator (each passes its input through): with c true it never ends, and no node
+  boundary is ever crossed (a cancellation test; written with TF's schema classes).
+
 `make_models.py NAME...` makes only the named models (e.g. `counting_loop`).
 """
 import os
@@ -148,6 +152,35 @@ def counting_loop():
     return from_fn(m, m.f)
 
 
+def while_without_nodes():
+    from tensorflow.lite.python import schema_py_generated as s
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    def subgraph(name, ops, n_tensors=1):
+        g = s.SubGraphT()
+        g.name = name.encode()
+        g.tensors = []
+        for k in range(n_tensors):
+            t = s.TensorT()
+            t.name, t.shape, t.type, t.buffer = b"c%d" % k, [], s.TensorType.BOOL, 0
+            g.tensors.append(t)
+        g.inputs, g.outputs, g.operators = [0], [n_tensors - 1], ops
+        return g
+
+    code = s.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = s.BuiltinOperator.WHILE
+    code.version = 1
+    op = s.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = 0, [0], [1]
+    op.builtinOptionsType = s.BuiltinOptions.WhileOptions
+    op.builtinOptions = s.WhileOptionsT()
+    op.builtinOptions.condSubgraphIndex, op.builtinOptions.bodySubgraphIndex = 1, 2
+    m = s.ModelT()
+    m.version, m.operatorCodes, m.buffers = 3, [code], [s.BufferT()]
+    m.subgraphs = [subgraph("main", [op], 2), subgraph("cond", []), subgraph("body", [])]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(m))
+
+
 def run(model_bytes, inputs):
     from ai_edge_litert.interpreter import Interpreter
     it = Interpreter(model_content=model_bytes, num_threads=1)
@@ -188,6 +221,7 @@ def main(only):
         ("dynamic_range", dynamic_range),
         ("custom_op", custom_op),
         ("counting_loop", counting_loop),
+        ("while_without_nodes", while_without_nodes),
     ]:
         if want(name):
             save(name + ".tflite", make())

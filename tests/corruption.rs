@@ -395,6 +395,12 @@ fn structure_fuzz_findings_are_errors_now() {
         // int32 axis holding one element, in SPLIT and SPLIT_V, and checks the other kernels
         // that read a scalar operand (tflite-sys/scripts/audit_scalar_reads.py).
         ("split_empty_axis.tflite", "no interpreter"),
+        // A DEPTHWISE_CONV_2D relabelled VAR_HANDLE, whose Prepare turns its output (a float32
+        // [1, 10, 10, 4] tensor that the CONV_2D XNNPACK took reads) into a 4-byte resource:
+        // XNNPACK read past the tensor arena (AddressSanitizer). tensorflow/0041: the delegate
+        // refuses to invoke when a tensor it exchanges changed size or type after it took the
+        // partition.
+        ("var_handle_shrinks_xnnpack_input.tflite", "invoke failed"),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));

@@ -395,12 +395,20 @@ fn structure_fuzz_findings_are_errors_now() {
         // int32 axis holding one element, in SPLIT and SPLIT_V, and checks the other kernels
         // that read a scalar operand (tflite-sys/scripts/audit_scalar_reads.py).
         ("split_empty_axis.tflite", "no interpreter"),
-        // A DEPTHWISE_CONV_2D relabelled VAR_HANDLE, whose Prepare turns its output (a float32
-        // [1, 10, 10, 4] tensor that the CONV_2D XNNPACK took reads) into a 4-byte resource:
-        // XNNPACK read past the tensor arena (AddressSanitizer). tensorflow/0041: the delegate
-        // refuses to invoke when a tensor it exchanges changed size or type after it took the
-        // partition.
-        ("var_handle_shrinks_xnnpack_input.tflite", "invoke failed"),
+        // A DEPTHWISE_CONV_2D relabelled VAR_HANDLE, whose Prepare makes its output (a float32
+        // [1, 10, 10, 4] tensor that the CONV_2D XNNPACK took reads) 4 bytes: XNNPACK read
+        // past the tensor arena (AddressSanitizer). tensorflow/0041: the delegate refuses to
+        // invoke when a tensor it exchanges changed size or type after it took the
+        // partition; tensorflow/0042: a prepared node's outputs must hold what their shape
+        // and type need, so preparing VAR_HANDLE fails first (with XNNPACK, while the
+        // delegate is applied: no interpreter).
+        ("var_handle_shrinks_xnnpack_input.tflite", "no interpreter"),
+        // The same VAR_HANDLE output read by CONCATENATION, a builtin kernel: a read past the
+        // arena (AddressSanitizer); tensorflow/0042.
+        (
+            "var_handle_output_read_by_concatenation.tflite",
+            "no interpreter",
+        ),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));

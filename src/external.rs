@@ -55,6 +55,9 @@ impl std::fmt::Debug for ExternalDelegate {
 /// Messages the plugin reports while creating its delegate (its `report_error` callback has no
 /// user data: they are collected here, one creation at a time).
 static REPORTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Held across a plugin's `tflite_plugin_create_delegate`, so that `REPORTED` holds only its
+/// messages.
+static LOADING: Mutex<()> = Mutex::new(());
 
 unsafe extern "C" fn report_error(message: *const c_char) {
     if message.is_null() {
@@ -110,9 +113,11 @@ impl ExternalDelegate {
             keys.iter().map(|k| k.as_ptr() as *mut c_char).collect();
         let mut value_ptrs: Vec<*mut c_char> =
             values.iter().map(|v| v.as_ptr() as *mut c_char).collect();
-        let mut reported = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
-        reported.clear();
-        drop(reported);
+        // One plugin call at a time: the messages a plugin reports go to one global list
+        // (the callback has no context argument), so two loads on two threads took each
+        // other's messages (seen as a flaky test under qemu).
+        let _one_at_a_time = LOADING.lock().unwrap_or_else(|e| e.into_inner());
+        REPORTED.lock().unwrap_or_else(|e| e.into_inner()).clear();
         // SAFETY: arrays of `options.len()` NUL-terminated strings, alive during the call (the
         // plugin copies what it keeps); `report_error` is a plain function.
         let raw = unsafe {

@@ -409,6 +409,10 @@ fn structure_fuzz_findings_are_errors_now() {
             "var_handle_output_read_by_concatenation.tflite",
             "no interpreter",
         ),
+        // WHERE (a dynamic output), then a custom op, resized and allocated again: the custom
+        // op's output kept a pointer into the freed arena (tensorflow/0043; see
+        // `outputs_planned_after_a_dynamic_tensor_have_no_stale_memory`).
+        ("stale_arena_pointer_after_resize.tflite", "invoke failed"),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));
@@ -541,4 +545,29 @@ fn zero_points_outside_the_element_range_are_refused() {
         tried += 1;
     }
     assert!(tried > 3, "{tried} int8 tensors with zero points");
+}
+
+/// After a resize, TFLite plans the tensors that come after a node with a dynamic output
+/// (here WHERE) only when the next invoke reaches them; their pointers from the last plan went
+/// into the arena buffer the new allocation freed, and `allocate_tensors` zero-filled an
+/// output through one (heap-use-after-free, structure fuzzer). tensorflow/0043 clears those
+/// pointers when the plan is reset: such an output has no memory until an invoke gives it
+/// some, and its view says so instead of reading freed memory.
+#[test]
+fn outputs_planned_after_a_dynamic_tensor_have_no_stale_memory() {
+    let bytes = data("tests/fuzz_regressions/stale_arena_pointer_after_resize.tflite");
+    let model = Model::from_bytes(bytes).unwrap();
+    let mut it = Interpreter::builder(&model)
+        .use_xnnpack(false)
+        .build()
+        .unwrap();
+    it.allocate_tensors().unwrap();
+    // WHERE runs, then the custom op's output is planned and allocated (the op itself then
+    // refuses its lying inputs).
+    assert!(it.invoke().is_err());
+    let bigger: Vec<usize> = it.input(0).unwrap().shape().iter().map(|d| d + 1).collect();
+    it.resize_input(0, &bigger).unwrap();
+    it.allocate_tensors().unwrap();
+    let err = it.output(1).and_then(|t| t.bytes().map(<[u8]>::len));
+    assert!(matches!(err, Err(tflite::Error::NotAllocated)), "{err:?}");
 }

@@ -222,11 +222,6 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
             ready.push(constant || variable || empty);
             constants.push(constant && !variable);
         }
-        constant_inputs.push(
-            indices(subgraph, SUBGRAPH_INPUTS)?
-                .into_iter()
-                .find(|&t| constants.get(t) == Some(&true)),
-        );
         let mut written = vec![false; n_tensors];
         // A subgraph's own inputs and outputs are tensors (control flow copies into and out
         // of them without looking for -1).
@@ -240,6 +235,12 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 ));
             }
         }
+        constant_inputs.push(
+            subgraph_inputs
+                .iter()
+                .copied()
+                .find(|&t| constants.get(t) == Some(&true)),
+        );
         for &t in &subgraph_inputs {
             if let Some(w) = written.get_mut(t) {
                 *w = true;

@@ -579,14 +579,10 @@ impl CustomOp for Landmarks2TransformMatrix {
             }
         }
         let (width, height) = (hi[0] - lo[0], hi[1] - lo[1]);
-        let center = rotate(
-            [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0],
-            (-r).cos(),
-            (-r).sin(),
-        );
+        let (cr, sr) = ((-r).cos(), (-r).sin());
+        let center = rotate([(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0], cr, sr);
         let [ow, oh] = o.output_size;
         let (sx, sy) = (o.scale[0] * width / ow, o.scale[1] * height / oh);
-        let (cr, sr) = ((-r).cos(), (-r).sin());
         #[rustfmt::skip]
         let steps: [[f32; 16]; 4] = [
             [1.0, 0.0, 0.0, center[0], 0.0, 1.0, 0.0, center[1],

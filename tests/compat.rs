@@ -155,6 +155,51 @@ fn gelu_on_xnnpack_matches_the_reference_kernel_and_google() {
     );
 }
 
+/// A squeeze-and-excitation block — MEAN over height and width keeping its dims, 1x1 CONV_2D,
+/// LOGISTIC, MUL by the block's input, as in MediaPipe's landscape selfie model — runs whole on
+/// XNNPACK and matches Google's runtime. Before patch tensorflow/0044 the XNNPACK we build
+/// dropped the MEAN's reduced dims at runtime setup ([1, 1, 1, C] became [1, C]) and invoke
+/// failed ("failed to setup XNNPACK runtime").
+#[test]
+fn a_mean_keeping_its_dims_runs_on_xnnpack() {
+    let models = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/models");
+    let floats = |name: &str| -> Vec<f32> {
+        std::fs::read(format!("{models}/{name}"))
+            .unwrap()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect()
+    };
+    let (x, want) = (
+        floats("squeeze_excite.in.f32"),
+        floats("squeeze_excite.out.f32"),
+    );
+    let model = Model::from_file(format!("{models}/squeeze_excite.tflite")).unwrap();
+    for xnnpack in [true, false] {
+        let builder = Interpreter::builder(&model).profiling(true);
+        let mut it = builder.use_xnnpack(xnnpack).build().unwrap();
+        let plan = it.execution_plan().unwrap();
+        let delegated: Vec<bool> = plan.iter().map(|n| n.delegated).collect();
+        if xnnpack && cfg!(feature = "xnnpack") {
+            assert_eq!(delegated, [true], "{plan:?}"); // one partition: all four operators
+        } else {
+            assert_eq!(delegated, [false; 4], "{plan:?}");
+        }
+        it.allocate_tensors().unwrap();
+        it.input_mut(0)
+            .and_then(|mut t| t.copy_from_slice(&x))
+            .unwrap();
+        it.invoke().unwrap();
+        let got = it.output(0).and_then(|t| t.to_vec::<f32>()).unwrap();
+        assert!(got.iter().any(|&v| v != 0.0), "all-zero output");
+        assert!(
+            max_diff(&got, &want) <= 1e-5,
+            "xnnpack {xnnpack}: {}",
+            max_diff(&got, &want)
+        );
+    }
+}
+
 /// Two threads split every operator into tiles that the threads claim and steal from each
 /// other (XNNPACK's pool, with our pthreadpool patch 0002 claiming in chunks; ruy's pool for
 /// the builtin kernels); one thread computes them in order. The same kernels run either way,

@@ -86,11 +86,7 @@ fn tolerance(model: &str) -> f32 {
 
 /// Models and configurations that do not run today, with the reason (checked: they must still
 /// fail, so that fixing one forces this list to shrink).
-const KNOWN_FAILURES: &[(&str, bool, &str)] = &[(
-    "selfie_segmentation_landscape",
-    true,
-    "XNNPACK's runtime setup refuses a reshape of a binary operator (runs without XNNPACK)",
-)];
+const KNOWN_FAILURES: &[(&str, bool, &str)] = &[];
 
 fn run(path: &PathBuf, shape: &[usize], xnnpack: bool) -> tflite::Result<Vec<Vec<f32>>> {
     let model = Model::from_file(path)?;

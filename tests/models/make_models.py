@@ -28,6 +28,11 @@ computed with Google's runtime (ai_edge_litert). Writes, next to this script:
   have no operator (each passes its input through): with c true it never ends, and no node
   boundary is ever crossed (a cancellation test; written with TF's schema classes).
 
+- squeeze_excite.tflite: input [1, 6, 8, 4] -> GlobalAveragePooling2D(keepdims=True) (MEAN with
+  keep_dims) -> Conv2D(4, 1, sigmoid) -> times the input: the squeeze-and-excitation block of
+  MediaPipe's landscape selfie model (patch tensorflow/0044: XNNPACK must keep the MEAN's rank).
+  squeeze_excite.in.f32 / .out.f32 hold an input and the reference output.
+
 `make_models.py NAME...` makes only the named models (e.g. `counting_loop`).
 """
 import os
@@ -181,6 +186,16 @@ def while_without_nodes():
     return bytes(flatbuffer_utils.convert_object_to_bytearray(m))
 
 
+def squeeze_excite():
+    inp = tf.keras.Input((6, 8, 4), batch_size=1, name="x")
+    squeeze = tf.keras.layers.GlobalAveragePooling2D(keepdims=True)(inp)
+    conv = tf.keras.layers.Conv2D(4, 1, activation="sigmoid")
+    model = tf.keras.Model(inp, tf.keras.layers.Multiply()([inp, conv(squeeze)]))
+    rng = np.random.default_rng(13)
+    conv.set_weights([rng.normal(0, 1, (1, 1, 4, 4)).astype(np.float32), rng.normal(0, 0.5, 4).astype(np.float32)])
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
 def run(model_bytes, inputs):
     from ai_edge_litert.interpreter import Interpreter
     it = Interpreter(model_content=model_bytes, num_threads=1)
@@ -215,6 +230,13 @@ def main(only):
         x = np.arange(12, dtype=np.float32).reshape(3, 4) - 5
         x.astype("<f4").tofile(os.path.join(HERE, "dynamic_batch.in.f32"))
         run(d, [x])[0].astype("<f4").tofile(os.path.join(HERE, "dynamic_batch.out.f32"))
+
+    if want("squeeze_excite"):
+        d = squeeze_excite()
+        save("squeeze_excite.tflite", d)
+        x = np.random.default_rng(17).normal(0, 1, (1, 6, 8, 4)).astype(np.float32)
+        x.astype("<f4").tofile(os.path.join(HERE, "squeeze_excite.in.f32"))
+        run(d, [x])[0].astype("<f4").tofile(os.path.join(HERE, "squeeze_excite.out.f32"))
 
     for name, make in [
         ("signatures", signatures),

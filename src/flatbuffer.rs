@@ -448,6 +448,10 @@ fn may_omit_input(name: &str, k: usize) -> bool {
         // Bias (conv and depthwise take it with GetInputSafe: an error, not a crash).
         "FULLY_CONNECTED" | "CONV_2D" | "DEPTHWISE_CONV_2D" => k == 2,
         "TRANSPOSE_CONV" | "SVDF" => k == 3,
+        // The 3-D convolutions' bias: both kernels test it for null (today's converter leaves
+        // a zero bias out of CONV_3D_TRANSPOSE).
+        "CONV_3D" => k == 2,
+        "CONV_3D_TRANSPOSE" => k == 3,
         // PADV2's constant value; RESHAPE's shape (its new_shape option then says it).
         "PAD" | "PADV2" => k == 2,
         "RESHAPE" => k == 1,

@@ -29,6 +29,30 @@ fn tolerance(variant: &str) -> f32 {
     }
 }
 
+/// Models Google's runtime runs that TFLite 2.14.1's kernels do not (or not right), with no
+/// backport yet: (model, what is missing). Each must still fail or differ — the test fails
+/// once one passes, so that the list only shrinks — and an error for a missing op version
+/// must name the op, the version and the model's `min_runtime_version`.
+const NOT_BACKPORTED: &[(&str, &str)] = &[
+    (
+        "elementwise.int8",
+        "SQRT version 2 (int8; min_runtime_version 2.21.0): an error at load naming both",
+    ),
+    (
+        "gelu.int16x8",
+        "GELU on int16 (2.14 registers version 2 but only for int8/uint8): an error at invoke",
+    ),
+    (
+        "upsample_nearest.int16x8",
+        "TILE on int16 (version 3 registered, int16 not handled): an error at invoke",
+    ),
+    (
+        "reductions.int16x8",
+        "SUM on int16 wraps around where 2.21 saturates (stock 2.14 computes the same wrong \
+         sums): wrong outputs, no error",
+    ),
+];
+
 /// Runs the model on its committed input; returns the output.
 fn run(key: &str, input_dtype: &str, xnnpack: bool) -> tflite::Result<Vec<f32>> {
     let model = Model::from_file(format!("{}/{key}.tflite", dir()))?;
@@ -84,6 +108,40 @@ fn every_model_google_runs_we_run_with_the_same_outputs() {
             // XNNPACK must run the model too (its numerics are checked by the other tests).
             run(key, input_dtype, true).map(|_| builtin)
         });
+        if let Some((_, what)) = NOT_BACKPORTED.iter().find(|(k, _)| k == key) {
+            litert -= 1;
+            let status = match &outcome {
+                Err(e) => {
+                    let text = e.to_string();
+                    if text.contains("version") {
+                        let runtime = entry["min_runtime_version"].as_str().unwrap();
+                        assert!(
+                            text.contains(runtime),
+                            "{key}: the error does not name {runtime}: {text}"
+                        );
+                    }
+                    "error"
+                }
+                Ok(got) => {
+                    let want = npy::<f32>(&format!("{}/{key}.litert.npy", dir()));
+                    let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+                    if max_diff(got, &want) <= tolerance(variant) * scale {
+                        failures.push(format!("{key} passes now: take it off NOT_BACKPORTED"));
+                    }
+                    "differs"
+                }
+            };
+            let before = if ran("tflite_runtime_2_14") {
+                "ran"
+            } else {
+                "error"
+            };
+            eprintln!(
+                "{key:<32} ran    {before:<8} {status:<10} {:>10}  not backported: {what}",
+                "-"
+            );
+            continue;
+        }
         let (status, diff) = match (&outcome, reference) {
             (Ok(got), true) => {
                 let want = npy::<f32>(&format!("{}/{key}.litert.npy", dir()));
@@ -126,11 +184,17 @@ fn every_model_google_runs_we_run_with_the_same_outputs() {
         );
     }
     eprintln!(
-        "{total} models: ai_edge_litert 2.3 runs {litert}, tflite_runtime 2.14 {before}, this crate {ours}"
+        "{total} models: ai_edge_litert 2.3 runs {}, tflite_runtime 2.14 {before}, this crate \
+         {ours}, not backported {}",
+        litert + NOT_BACKPORTED.len(),
+        NOT_BACKPORTED.len()
     );
     assert!(total >= 80, "the corpus shrank: {total} models");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(ours, litert, "every model Google's runtime runs, we run");
+    assert_eq!(
+        ours, litert,
+        "every model Google's runtime runs, we run (but those not backported)"
+    );
 }
 
 /// GELU runs on XNNPACK (our patch tensorflow/0024; TFLite 2.14's delegate had none): its erf-based

@@ -420,6 +420,28 @@ fn structure_fuzz_findings_are_errors_now() {
     }
 }
 
+/// The int16 (16x8) and hybrid DEPTHWISE_CONV_2D kernels loop over input channels times the
+/// model's depth_multiplier option and index the filter, bias and per-channel scales (sized by
+/// the filter's channels) with the product. The structure fuzzer's first pass over the
+/// converter's 16x8 model, resized by one in every dimension (5 input channels for a filter of
+/// 8), read past them (heap-buffer-overflow); so would a lying option. tensorflow/0045: the
+/// channels must agree at Prepare, and for those kernels the option too.
+#[test]
+fn a_depthwise_convolution_whose_channels_disagree_is_an_error() {
+    let model = Model::from_bytes(data("tests/compat/depthwise_conv2d.int16x8.tflite")).unwrap();
+    let mut it = Interpreter::builder(&model).build().unwrap();
+    it.allocate_tensors().unwrap();
+    it.invoke().unwrap(); // the valid model runs
+    for shape in [[2, 13, 13, 5], [1, 12, 12, 8]] {
+        // 5: not a divisor of 8; 8: a multiplier of 1 where the option says 2.
+        it.resize_input(0, &shape).unwrap();
+        let err = it.allocate_tensors().unwrap_err().to_string();
+        assert!(err.contains("DEPTHWISE_CONV_2D"), "{shape:?}: {err}");
+    }
+    let lying = data("tests/fuzz_regressions/depthwise_16x8_lying_multiplier.tflite");
+    assert_eq!(exercise(lying), "no interpreter");
+}
+
 /// The structure-aware fuzzer pointed a WHILE condition's input at the loop body's increment,
 /// a constant: WHILE copied its counter into it, into the model's bytes (the loop then ran
 /// for billions of iterations, and interpreters on other threads sharing the model crashed).

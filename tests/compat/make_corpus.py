@@ -11,7 +11,7 @@ crate and compares.
 
 Each layer (or small block) is exported from Keras 3 as a SavedModel and converted four ways
 where the converter allows: float32, float16 weights, dynamic-range, full int8 (float input and
-output; a representative dataset of random inputs). For each model the manifest records the
+output; a representative dataset of random inputs) and 16x8 (int16 activations, int8 weights). For each model the manifest records the
 (op, version) pairs it uses, its `min_runtime_version`, and the reference outputs of
 `ai_edge_litert` on its builtin kernels (`BUILTIN_WITHOUT_DEFAULT_DELEGATES`, the kernels this
 crate's no-delegate path uses) for one committed random input. All inputs and outputs are
@@ -33,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 K = tf.keras
 L = K.layers
 RNG = np.random.default_rng(7)
+RNG16 = np.random.default_rng(16)
 
 
 def seq(shape, *layers, dtype="float32"):
@@ -70,6 +71,26 @@ def reductions():
     return K.Model(x, L.Concatenate()([L.GlobalAveragePooling2D()(x), m, s]))
 
 
+def elementwise():
+    x = K.Input((4, 6, 3), batch_size=1)
+    a = L.Lambda(lambda t: tf.exp(-tf.abs(t)) + tf.sqrt(tf.abs(t) + 1.0) * tf.math.log(tf.abs(t) + 2.0))(x)
+    b = L.Lambda(lambda t: tf.maximum(t, 0.1) - tf.minimum(t, -0.2) / (tf.abs(t) + 1.0))(x)
+    c = L.Lambda(lambda t: tf.tanh(t) * tf.square(t) + tf.sin(t) - tf.cos(t) + tf.math.rsqrt(tf.abs(t) + 1.0))(x)
+    return K.Model(x, L.Add()([a, L.Multiply()([b, c]), L.Subtract()([c, a])]))
+
+
+def activations():
+    x = K.Input((8, 8, 4), batch_size=1)
+    y = L.Conv2D(4, 1)(x)
+    return K.Model(x, L.Concatenate()([L.PReLU()(y), L.LeakyReLU(0.2)(y), L.ELU()(y), L.Activation("hard_swish")(y),
+                                       L.Activation("hard_sigmoid")(y), L.Activation("swish")(y), L.ReLU(6.0)(y)]))
+
+
+def bidirectional():
+    x = K.Input((5, 8), batch_size=1)
+    return K.Model(x, L.Bidirectional(L.LSTM(4, return_sequences=True))(x))
+
+
 # name -> (builder, input shape, input dtype)
 MODELS = {
     "dense": (lambda: seq((1, 16), L.Dense(8, activation="relu"), L.Dense(4)), (1, 16), "float32"),
@@ -94,19 +115,38 @@ MODELS = {
     "split_concat": (split_concat, (1, 8, 8, 6), "float32"),
     "transpose": (lambda: seq((1, 4, 6, 3), L.Permute((3, 1, 2)), L.Flatten(), L.Dense(5)), (1, 4, 6, 3), "float32"),
     "reductions": (reductions, (1, 6, 6, 4), "float32"),
+    # The wider layer zoo (issue "models as converters make them"), appended so that the inputs
+    # above stay the same draws of RNG.
+    "conv1d": (lambda: seq((1, 16, 4), L.Conv1D(6, 3, activation="relu"), L.MaxPooling1D(2)), (1, 16, 4), "float32"),
+    "separable_conv1d": (lambda: seq((1, 16, 4), L.SeparableConv1D(6, 3)), (1, 16, 4), "float32"),
+    "conv1d_transpose": (lambda: seq((1, 8, 4), L.Conv1DTranspose(3, 3, strides=2)), (1, 8, 4), "float32"),
+    "conv3d": (lambda: seq((1, 6, 6, 6, 2), L.Conv3D(4, 3, activation="relu")), (1, 6, 6, 6, 2), "float32"),  # MaxPooling3D has no TFLite op
+    "conv3d_transpose": (lambda: seq((1, 3, 4, 4, 2), L.Conv3DTranspose(2, 2, strides=2)), (1, 3, 4, 4, 2), "float32"),
+    "dilated_conv2d": (lambda: seq((1, 12, 12, 3), L.Conv2D(4, 3, dilation_rate=2, padding="same")), (1, 12, 12, 3), "float32"),
+    "global_pool": (lambda: seq((1, 8, 8, 4), L.GlobalMaxPooling2D()), (1, 8, 8, 4), "float32"),
+    "average_pool1d": (lambda: seq((1, 16, 4), L.AveragePooling1D(2), L.GlobalAveragePooling1D()), (1, 16, 4), "float32"),
+    "group_norm": (lambda: seq((1, 6, 6, 8), L.GroupNormalization(groups=4)), (1, 6, 6, 8), "float32"),
+    "simple_rnn": (lambda: seq((1, 5, 8), L.SimpleRNN(6)), (1, 5, 8), "float32"),
+    "bidirectional_lstm": (bidirectional, (1, 5, 8), "float32"),
+    "elementwise": (elementwise, (1, 4, 6, 3), "float32"),
+    "activations": (activations, (1, 8, 8, 4), "float32"),
+    "resize_nearest": (lambda: seq((1, 6, 6, 3), L.Resizing(9, 9, interpolation="nearest")), (1, 6, 6, 3), "float32"),
+    "cropping": (lambda: seq((1, 8, 8, 3), L.Cropping2D(((1, 2), (2, 1))), L.Reshape((-1,)), L.Dense(3)), (1, 8, 8, 3), "float32"),
 }
-VARIANTS = ["float32", "float16", "dynamic_range", "int8"]
+VARIANTS = ["float32", "float16", "dynamic_range", "int8", "int16x8"]
 # Conversions that crash the converter process itself (a segfault, so they cannot be caught).
 CONVERTER_CRASHES = {
-    "lstm.int8": "TF 2.21's converter segfaults calibrating the recurrent WHILE loop",
-    "gru.int8": "TF 2.21's converter segfaults calibrating the recurrent WHILE loop",
+    f"{name}.{variant}": "TF 2.21's converter segfaults calibrating the recurrent WHILE loop"
+    for name in ["lstm", "gru", "simple_rnn", "bidirectional_lstm"]
+    for variant in ["int8", "int16x8"]
 }
 
 
-def sample(shape, dtype, n=1):
+def sample(shape, dtype, n=1, rng=None):
+    rng = rng or RNG
     if dtype == "int32":
-        return RNG.integers(0, 20, size=(n,) + tuple(shape)).astype(np.int32)
-    return RNG.uniform(-1, 1, size=(n,) + tuple(shape)).astype(np.float32)
+        return rng.integers(0, 20, size=(n,) + tuple(shape)).astype(np.int32)
+    return rng.uniform(-1, 1, size=(n,) + tuple(shape)).astype(np.float32)
 
 
 def export(model, shape, dtype, saved_dir):
@@ -130,6 +170,12 @@ def convert(saved_dir, variant, shape, dtype):
     elif variant == "int8":
         c.optimizations = [tf.lite.Optimize.DEFAULT]
         c.representative_dataset = lambda: ([s[0][None]] for s in np.split(sample(shape[1:], dtype, 50), 50))
+    elif variant == "int16x8":
+        # int16 activations, int8 weights; calibrated with draws of its own generator, so that
+        # adding this variant left the other models' inputs as they were.
+        c.optimizations = [tf.lite.Optimize.DEFAULT]
+        c.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+        c.representative_dataset = lambda: ([s[0][None]] for s in np.split(sample(shape[1:], dtype, 50, RNG16), 50))
     return c.convert()
 
 

@@ -5,7 +5,8 @@ the same inputs, interleaved, several rounds; writes BENCHMARKS.md. Not part of 
 
     python3 benches/make_bench_models.py
     cargo build --release --example run_model
-    python3 benches/compare.py --litert-python VENV1/bin/python --tfl214-python VENV2/bin/python
+    python3 benches/compare.py --litert-python VENV1/bin/python --tfl214-python VENV2/bin/python \
+        [--mediapipe "$(bash tests/mediapipe_corpus/fetch.sh)"]
 
 VENV1 has `ai-edge-litert==2.3.0`; VENV2 has `tflite-runtime==2.14.0` and `numpy<2`. Every
 runtime runs with its defaults (XNNPACK on where it applies) and N threads.
@@ -22,6 +23,11 @@ MODELS = [  # (path, invokes per measurement)
     ("benches/models/mlp_f32.tflite", 2000),
     ("examples/digits/digits_float32.tflite", 2000),
     ("examples/digits/digits_int8.tflite", 2000),
+    # Dynamic-range: the converter's default optimisation without representative data.
+    ("benches/models/mobilenet_v2_dr.tflite", 50),
+    ("benches/models/transformer_dr.tflite", 100),
+    ("benches/models/mlp_dr.tflite", 500),
+    ("examples/digits/digits_dynamic_range.tflite", 2000),
 ]
 MEDIAN = re.compile(r"median_ms=([0-9.]+)")
 NOTES_MARKER = "<!-- notes: kept by compare.py -->"
@@ -52,13 +58,22 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    ap.add_argument("--mediapipe", metavar="DIR",
+                    help="also every model in DIR (the MediaPipe corpus: the folder "
+                         "tests/mediapipe_corpus/fetch.sh prints)")
     a = ap.parse_args()
+    models = list(MODELS)
+    if a.mediapipe:
+        for name in sorted(os.listdir(a.mediapipe)):
+            if name.endswith(".tflite"):
+                path = os.path.join(a.mediapipe, name)
+                models.append((path, 200 if os.path.getsize(path) < 1_000_000 else 50))
     if not os.path.exists(RUN_MODEL):
         sys.exit("build it first: cargo build --release --example run_model")
     rows = []
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        for rel, n in MODELS:
+        for rel, n in models:
             model = os.path.join(ROOT, rel)
             if not os.path.exists(model):
                 print(f"skip {rel}: missing (python3 benches/make_bench_models.py)")

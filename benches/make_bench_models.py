@@ -8,6 +8,8 @@
     mobilenet_v2_int8.tflite   the same, full int8 (random representative data)
     mlp_f32.tflite             784-256-256-10 MLP, float32
     transformer_f32.tflite     one encoder block: 4-head attention (d=256, seq 64) + FFN 1024
+    *_dr.tflite                mobilenet_v2, mlp and transformer with the converter's default
+                               optimisation and no representative data: dynamic-range
 """
 import os
 
@@ -18,8 +20,10 @@ import tensorflow as tf
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 
 
-def save(name, keras_model, int8_shape=None):
+def save(name, keras_model, int8_shape=None, dynamic_range=False):
     conv = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    if dynamic_range:
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
     if int8_shape is not None:
         rng = np.random.default_rng(0)
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -56,7 +60,11 @@ def main():
         tf.keras.layers.Dense(10),
     ])
     save("mlp_f32.tflite", mlp)
-    save("transformer_f32.tflite", transformer())
+    block = transformer()
+    save("transformer_f32.tflite", block)
+    save("mobilenet_v2_dr.tflite", mobilenet, dynamic_range=True)
+    save("mlp_dr.tflite", mlp, dynamic_range=True)
+    save("transformer_dr.tflite", block, dynamic_range=True)
 
 
 if __name__ == "__main__":

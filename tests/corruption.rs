@@ -314,6 +314,9 @@ fn fuzz_findings_are_errors_now() {
         // VALID: a 0x0 output, but the 1x1 GEMM path wrote 144 rows through its null data
         // pointer. Unknown paddings are refused when the options are parsed (patch 0026).
         ("conv_unknown_padding.tflite", "no interpreter"),
+        // An int8 MEAN with more than 4 axes: the optimized kernel copied them into a 4-axis
+        // array on the stack (tensorflow/0048).
+        ("mean_more_than_four_axes.tflite", "invoke failed"),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));

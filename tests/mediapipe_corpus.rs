@@ -75,8 +75,8 @@ fn relative_diff(got: &[f32], want: &[f32]) -> f32 {
 /// model but one. `pose_landmark_full`'s segmentation logits (output 2, up to ~1300, ~300
 /// operators deep) differ by ~6e-4 of their largest value: per-operator rounding differences of
 /// ~1e-5 grow through the network (Google's own TFLite 2.14 wheel differs from `ai_edge_litert`
-/// there by 1e-4, and every other output of that model by < 2e-5). A wrong operator shows as a
-/// difference of the order of the outputs themselves.
+/// there by 1e-4; ours differs on that model's other outputs by < 2e-5). A wrong operator
+/// shows as a difference of the order of the outputs themselves.
 fn tolerance(model: &str) -> f32 {
     match model {
         "pose_landmark_full" => 2e-3,

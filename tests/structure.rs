@@ -33,6 +33,10 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "tflite"))
+            // Not the 16x8 conversions yet: a mutation of attention.int16x8 aborts the process
+            // on aarch64 (tests/fuzz_regressions/open/attention_16x8_aborts_on_aarch64.tflite,
+            // open: see docs/reliability.md); the fuzz targets do take them as seeds.
+            .filter(|p| !p.to_string_lossy().contains(".int16x8."))
             .collect();
         names.sort();
         files.extend(names);
@@ -57,6 +61,11 @@ fn lying_models_are_errors_not_crashes() {
         let mut bytes = good.clone();
         if structure::mutate(&mut bytes, case, 4) && bytes != *good {
             mutated += 1;
+        }
+        // TFLITE_DUMP_CASES=DIR writes each mutated model, to replay one that crashed.
+        if let Some(dir) = std::env::var_os("TFLITE_DUMP_CASES") {
+            let path = std::path::Path::new(&dir).join(format!("case-{case}.tflite"));
+            std::fs::write(path, &bytes).unwrap();
         }
         *outcomes.entry(exercise(bytes, &STEPS)).or_insert(0) += 1;
     }

@@ -202,11 +202,12 @@ impl Watchdog {
 /// let mut it = tflite::Interpreter::new(&model)?;
 /// it.allocate_tensors()?;
 /// let handle = it.cancel_handle();
-/// std::thread::spawn(move || handle.cancel()); // e.g. a client went away
+/// let canceller = std::thread::spawn(move || handle.cancel()); // e.g. a client went away
 /// match it.invoke() {
 ///     Ok(()) | Err(tflite::Error::Cancelled) => {} // depending on who was first
 ///     Err(e) => return Err(e),
 /// }
+/// canceller.join().unwrap(); // a cancel while nothing runs is ignored
 /// it.invoke()?; // still usable
 /// # Ok(()) }
 /// ```

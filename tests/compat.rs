@@ -80,6 +80,14 @@ fn max_diff(got: &[f32], want: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// The largest difference between `got` and Google's committed outputs for `key`, and the
+/// largest allowed (the variant's tolerance times the outputs' largest magnitude, at least 1).
+fn diff_from_google(key: &str, variant: &str, got: &[f32]) -> (f32, f32) {
+    let want = npy::<f32>(&format!("{}/{key}.litert.npy", dir()));
+    let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+    (max_diff(got, &want), tolerance(variant) * scale)
+}
+
 #[test]
 fn every_model_google_runs_we_run_with_the_same_outputs() {
     let manifest: Value =
@@ -99,7 +107,9 @@ fn every_model_google_runs_we_run_with_the_same_outputs() {
         }
         total += 1;
         let ran = |field: &str| entry.get(field).and_then(Value::as_str) == Some("ran");
-        before += ran("tflite_runtime_2_14") as usize;
+        let ran_before = ran("tflite_runtime_2_14");
+        before += ran_before as usize;
+        let before_label = if ran_before { "ran" } else { "error" };
         let reference = ran("litert");
         litert += reference as usize;
         let variant = key.split('.').nth(1).unwrap();
@@ -123,35 +133,27 @@ fn every_model_google_runs_we_run_with_the_same_outputs() {
                     "error"
                 }
                 Ok(got) => {
-                    let want = npy::<f32>(&format!("{}/{key}.litert.npy", dir()));
-                    let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
-                    if max_diff(got, &want) <= tolerance(variant) * scale {
+                    let (diff, allowed) = diff_from_google(key, variant, got);
+                    if diff <= allowed {
                         failures.push(format!("{key} passes now: take it off NOT_BACKPORTED"));
                     }
                     "differs"
                 }
             };
-            let before = if ran("tflite_runtime_2_14") {
-                "ran"
-            } else {
-                "error"
-            };
             eprintln!(
-                "{key:<32} ran    {before:<8} {status:<10} {:>10}  not backported: {what}",
+                "{key:<32} ran    {before_label:<8} {status:<10} {:>10}  not backported: {what}",
                 "-"
             );
             continue;
         }
         let (status, diff) = match (&outcome, reference) {
             (Ok(got), true) => {
-                let want = npy::<f32>(&format!("{}/{key}.litert.npy", dir()));
-                let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
-                let diff = max_diff(got, &want);
-                if diff <= tolerance(variant) * scale {
+                let (diff, allowed) = diff_from_google(key, variant, got);
+                if diff <= allowed {
                     ours += 1;
                     ("ok", format!("{diff:.2e}"))
                 } else {
-                    failures.push(format!("{key}: max |diff| {diff} (scale {scale})"));
+                    failures.push(format!("{key}: max |diff| {diff} (allowed {allowed})"));
                     ("differs", format!("{diff:.2e}"))
                 }
             }
@@ -175,11 +177,7 @@ fn every_model_google_runs_we_run_with_the_same_outputs() {
         eprintln!(
             "{key:<32} {:<6} {:<8} {status:<10} {diff:>10}  {}",
             if reference { "ran" } else { "error" },
-            if ran("tflite_runtime_2_14") {
-                "ran"
-            } else {
-                "error"
-            },
+            before_label,
             ops.join(" ")
         );
     }

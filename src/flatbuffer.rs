@@ -190,7 +190,8 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
             {
                 let scales = fb.words(q, QUANT_SCALE).ok_or_else(bad)?;
                 if let Some(v) = scales
-                    .into_iter()
+                    .iter()
+                    .copied()
                     .map(f32::from_bits)
                     .find(|v| !v.is_finite() || *v < 0.0)
                 {
@@ -201,6 +202,13 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 // A zero point outside the element type's range is a lie the kernels add to
                 // their int32 accumulators unchecked (signed overflow).
                 if let Some(range) = zero_point_range(types[t]) {
+                    // Kernels divide by a quantized tensor's scale: one scale of 0 maps every
+                    // value to the zero point and makes their multipliers infinite.
+                    if scales.len() == 1 && f32::from_bits(scales[0]) == 0.0 {
+                        return Err(format!(
+                            "tensor {t} of subgraph {s} is quantized with a scale of 0"
+                        ));
+                    }
                     let zero_points = fb.longs(q, QUANT_ZERO_POINT).ok_or_else(bad)?;
                     if let Some(z) = zero_points.into_iter().find(|z| !range.contains(z)) {
                         return Err(format!(

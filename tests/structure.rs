@@ -33,10 +33,6 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "tflite"))
-            // Not the 16x8 conversions yet: a mutation of attention.int16x8 aborts the process
-            // on aarch64 (tests/fuzz_regressions/open/attention_16x8_aborts_on_aarch64.tflite,
-            // open: see docs/reliability.md); the fuzz targets do take them as seeds.
-            .filter(|p| !p.to_string_lossy().contains(".int16x8."))
             .collect();
         names.sort();
         files.extend(names);

@@ -33,25 +33,10 @@ fn tolerance(variant: &str) -> f32 {
 /// backport yet: (model, what is missing). Each must still fail or differ — the test fails
 /// once one passes, so that the list only shrinks — and an error for a missing op version
 /// must name the op, the version and the model's `min_runtime_version`.
-const NOT_BACKPORTED: &[(&str, &str)] = &[
-    (
-        "elementwise.int8",
-        "SQRT version 2 (int8; min_runtime_version 2.21.0): an error at load naming both",
-    ),
-    (
-        "gelu.int16x8",
-        "GELU on int16 (2.14 registers version 2 but only for int8/uint8): an error at invoke",
-    ),
-    (
-        "upsample_nearest.int16x8",
-        "TILE on int16 (version 3 registered, int16 not handled): an error at invoke",
-    ),
-    (
-        "reductions.int16x8",
-        "SUM on int16 wraps around where 2.21 saturates (stock 2.14 computes the same wrong \
-         sums): wrong outputs, no error",
-    ),
-];
+const NOT_BACKPORTED: &[(&str, &str)] = &[(
+    "elementwise.int8",
+    "SQRT version 2 (int8; min_runtime_version 2.21.0): an error at load naming both",
+)];
 
 /// Runs the model on its committed input; returns the output.
 fn run(key: &str, input_dtype: &str, xnnpack: bool) -> tflite::Result<Vec<f32>> {

@@ -612,3 +612,46 @@ fn outputs_planned_after_a_dynamic_tensor_have_no_stale_memory() {
     let err = it.output(1).and_then(|t| t.bytes().map(<[u8]>::len));
     assert!(matches!(err, Err(tflite::Error::NotAllocated)), "{err:?}");
 }
+
+/// A structure-fuzzed int8 model whose PAD adds 2^20 batches before a CONV_2D: its im2col
+/// product has 67 million columns of depth 27, which ruy (the GEMM library TFLite calls)
+/// packed to depth 32 on aarch64 — past the 2^31 elements it indexes in int, and the process
+/// died with SIGSEGV (`tests/structure.rs` under qemu-aarch64). tensorflow/0053 runs such a
+/// product in blocks of columns. The first batch is the real image, so it must give what the
+/// unpadded model gives; every padded batch sees only zeros, so all of them (across the blocks)
+/// must give the same answer. About 4 GB of memory; skipped under valgrind.
+#[test]
+fn a_product_too_large_for_the_gemm_library_runs_in_blocks() {
+    if under_valgrind() {
+        return;
+    }
+    let image: Vec<f32> = (0..6 * 6 * 3)
+        .map(|i| (i % 17) as f32 / 8.0 - 1.0)
+        .collect();
+    let run = |bytes: Vec<u8>| {
+        let model = Model::from_bytes(bytes).unwrap();
+        let mut it = Interpreter::builder(&model)
+            .use_xnnpack(false)
+            .build()
+            .unwrap();
+        it.allocate_tensors().unwrap();
+        it.input_mut(0).unwrap().copy_from_slice(&image).unwrap();
+        it.invoke().unwrap();
+        let out = it.output(0).unwrap();
+        (
+            out.info().shape.clone(),
+            out.data::<f32>().unwrap().to_vec(),
+        )
+    };
+    let (shape, want) = run(data("tests/compat/zero_pad.int8.tflite"));
+    let (big_shape, got) = run(data(
+        "tests/fuzz_regressions/conv_int8_huge_padded_batch.tflite",
+    ));
+    assert_eq!(big_shape[0], (1 << 20) + 1, "{big_shape:?}");
+    assert_eq!(big_shape[1..], shape[1..]);
+    let batch = want.len();
+    assert_eq!(&got[..batch], &want[..]);
+    let padded = &got[batch..2 * batch];
+    let differing = got[batch..].chunks(batch).position(|b| b != padded);
+    assert_eq!(differing, None, "a padded batch differs from the first one");
+}

@@ -655,3 +655,37 @@ fn a_product_too_large_for_the_gemm_library_runs_in_blocks() {
     let differing = got[batch..].chunks(batch).position(|b| b != padded);
     assert_eq!(differing, None, "a padded batch differs from the first one");
 }
+
+/// MUL broadcasts above rank 4 only where its kernels fold the shapes into five dimensions
+/// (float32 and 8-bit); anything else reached a 4-D kernel that aborted the process. A
+/// structure-fuzzed GroupNormalization (rank-5 MULs, an opcode and a shape edited) did at its
+/// first invoke. tensorflow/0054: Prepare refuses such a MUL, naming the ranks (with XNNPACK,
+/// when the delegate prepares the nodes it leaves). The unedited model's rank-5 MULs, which
+/// fold, still run on the builtin kernels.
+#[test]
+fn a_rank5_broadcast_mul_without_a_kernel_is_an_error() {
+    let steps = common::exercise::Steps {
+        resize: true,
+        ..common::exercise::Steps::PLAIN
+    };
+    let lying = data("tests/fuzz_regressions/mul_rank5_generic_broadcast.tflite");
+    assert_eq!(
+        common::exercise::exercise(lying.clone(), &steps),
+        "no interpreter"
+    );
+    let model = Model::from_bytes(lying).unwrap();
+    let mut it = Interpreter::builder(&model)
+        .use_xnnpack(false)
+        .build()
+        .unwrap();
+    let err = it.allocate_tensors().unwrap_err().to_string();
+    assert!(err.contains("MUL broadcasts inputs of rank 5"), "{err}");
+
+    let model = Model::from_bytes(data("tests/compat/group_norm.float32.tflite")).unwrap();
+    let mut it = Interpreter::builder(&model)
+        .use_xnnpack(false)
+        .build()
+        .unwrap();
+    it.allocate_tensors().unwrap();
+    it.invoke().unwrap();
+}

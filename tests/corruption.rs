@@ -533,13 +533,18 @@ fn gather_refuses_an_index_past_its_axis() {
 
 /// An allocated interpreter without delegates for `tests/fuzz_regressions/{file}`.
 fn allocated_on_builtin_kernels(file: &str) -> Interpreter {
-    let model = Model::from_bytes(data(&format!("tests/fuzz_regressions/{file}"))).unwrap();
-    let mut it = Interpreter::builder(&model)
-        .use_xnnpack(false)
-        .build()
-        .unwrap();
+    let mut it = on_builtin_kernels(data(&format!("tests/fuzz_regressions/{file}")));
     it.allocate_tensors().unwrap();
     it
+}
+
+/// An interpreter without delegates (not yet allocated) for a model that loads.
+fn on_builtin_kernels(bytes: Vec<u8>) -> Interpreter {
+    let model = Model::from_bytes(bytes).unwrap();
+    Interpreter::builder(&model)
+        .use_xnnpack(false)
+        .build()
+        .unwrap()
 }
 
 /// A zero point outside its int8 tensor's range (the kernels add it to int32 accumulators
@@ -596,13 +601,7 @@ fn zero_points_outside_the_element_range_are_refused() {
 /// some, and its view says so instead of reading freed memory.
 #[test]
 fn outputs_planned_after_a_dynamic_tensor_have_no_stale_memory() {
-    let bytes = data("tests/fuzz_regressions/stale_arena_pointer_after_resize.tflite");
-    let model = Model::from_bytes(bytes).unwrap();
-    let mut it = Interpreter::builder(&model)
-        .use_xnnpack(false)
-        .build()
-        .unwrap();
-    it.allocate_tensors().unwrap();
+    let mut it = allocated_on_builtin_kernels("stale_arena_pointer_after_resize.tflite");
     // WHERE runs, then the custom op's output is planned and allocated (the op itself then
     // refuses its lying inputs).
     assert!(it.invoke().is_err());
@@ -629,11 +628,7 @@ fn a_product_too_large_for_the_gemm_library_runs_in_blocks() {
         .map(|i| (i % 17) as f32 / 8.0 - 1.0)
         .collect();
     let run = |bytes: Vec<u8>| {
-        let model = Model::from_bytes(bytes).unwrap();
-        let mut it = Interpreter::builder(&model)
-            .use_xnnpack(false)
-            .build()
-            .unwrap();
+        let mut it = on_builtin_kernels(bytes);
         it.allocate_tensors().unwrap();
         it.input_mut(0).unwrap().copy_from_slice(&image).unwrap();
         it.invoke().unwrap();
@@ -673,19 +668,13 @@ fn a_rank5_broadcast_mul_without_a_kernel_is_an_error() {
         common::exercise::exercise(lying.clone(), &steps),
         "no interpreter"
     );
-    let model = Model::from_bytes(lying).unwrap();
-    let mut it = Interpreter::builder(&model)
-        .use_xnnpack(false)
-        .build()
-        .unwrap();
-    let err = it.allocate_tensors().unwrap_err().to_string();
+    let err = on_builtin_kernels(lying)
+        .allocate_tensors()
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("MUL broadcasts inputs of rank 5"), "{err}");
 
-    let model = Model::from_bytes(data("tests/compat/group_norm.float32.tflite")).unwrap();
-    let mut it = Interpreter::builder(&model)
-        .use_xnnpack(false)
-        .build()
-        .unwrap();
+    let mut it = on_builtin_kernels(data("tests/compat/group_norm.float32.tflite"));
     it.allocate_tensors().unwrap();
     it.invoke().unwrap();
 }

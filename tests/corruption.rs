@@ -432,6 +432,13 @@ fn structure_fuzz_findings_are_errors_now() {
         // tensorflow/0049 makes a non-finite multiplier 0 on every platform.
         ("int16_matmul_zero_output_scale.tflite", "refused"),
         ("int16_matmul_without_output_scale.tflite", "ran"),
+        // LOG_SOFTMAX over a constant scalar (its input pointed at a 4-byte constant): the
+        // optimized kernel took dimension -1 of the shape as the logits' count and read past
+        // the model's buffer (AddressSanitizer, structure fuzzer). tensorflow/0055 requires
+        // rank >= 1, as SOFTMAX does, and in L2_NORMALIZATION (same model, opcode and options
+        // rewritten with the schema's Python object API), whose kernels index the same way.
+        ("log_softmax_scalar_input.tflite", "no interpreter"),
+        ("l2_normalization_scalar_input.tflite", "no interpreter"),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));
@@ -683,4 +690,20 @@ fn a_rank5_broadcast_mul_without_a_kernel_is_an_error() {
     let mut it = on_builtin_kernels(data("tests/compat/group_norm.float32.tflite"));
     it.allocate_tensors().unwrap();
     it.invoke().unwrap();
+}
+
+/// LOG_SOFTMAX and L2_NORMALIZATION work along the last dimension; a scalar input has none and
+/// is refused when the interpreter allocates (tensorflow/0055), not read out of bounds.
+#[test]
+fn a_scalar_has_no_last_dimension_to_normalize() {
+    for file in [
+        "log_softmax_scalar_input.tflite",
+        "l2_normalization_scalar_input.tflite",
+    ] {
+        let err = on_builtin_kernels(data(&format!("tests/fuzz_regressions/{file}")))
+            .allocate_tensors()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("NumDimensions(input) >= 1"), "{file}: {err}");
+    }
 }

@@ -439,6 +439,15 @@ fn structure_fuzz_findings_are_errors_now() {
         // rewritten with the schema's Python object API), whose kernels index the same way.
         ("log_softmax_scalar_input.tflite", "no interpreter"),
         ("l2_normalization_scalar_input.tflite", "no interpreter"),
+        // The same pattern found by reading the kernels: FULLY_CONNECTED with keep_num_dims
+        // over a scalar and an empty filter wrote the units into the copied shape's size
+        // field; ResizeTensor read past it (tensorflow/0056; made from the compat corpus's
+        // dense.float32 with the schema's Python object API: input [], filter [8, 0],
+        // keep_num_dims).
+        (
+            "fully_connected_keep_dims_scalar_input.tflite",
+            "no interpreter",
+        ),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));
@@ -692,18 +701,48 @@ fn a_rank5_broadcast_mul_without_a_kernel_is_an_error() {
     it.invoke().unwrap();
 }
 
-/// LOG_SOFTMAX and L2_NORMALIZATION work along the last dimension; a scalar input has none and
-/// is refused when the interpreter allocates (tensorflow/0055), not read out of bounds.
+/// LOG_SOFTMAX and L2_NORMALIZATION work along the last dimension, and FULLY_CONNECTED with
+/// keep_num_dims replaces it; a scalar input has none and is refused when the interpreter
+/// allocates (tensorflow/0055, 0056), not read or written out of bounds.
 #[test]
-fn a_scalar_has_no_last_dimension_to_normalize() {
+fn a_scalar_has_no_last_dimension() {
     for file in [
         "log_softmax_scalar_input.tflite",
         "l2_normalization_scalar_input.tflite",
+        "fully_connected_keep_dims_scalar_input.tflite",
     ] {
         let err = on_builtin_kernels(data(&format!("tests/fuzz_regressions/{file}")))
             .allocate_tensors()
             .unwrap_err()
             .to_string();
         assert!(err.contains("NumDimensions(input) >= 1"), "{file}: {err}");
+    }
+}
+
+/// RNN, UNIDIRECTIONAL_SEQUENCE_RNN, SVDF and SEGMENT_SUM read fixed dimensions of their
+/// operands at Prepare; an operand of lower rank (models made by
+/// `tests/fuzz_regressions/make_rank_cases.py`) was read past its shape. tensorflow/0057 checks
+/// the ranks first.
+#[test]
+fn operands_of_too_low_a_rank_are_refused() {
+    for (file, want) in [
+        ("rnn_vector_input.tflite", "NumDimensions(input) != 2"),
+        (
+            "sequence_rnn_matrix_input.tflite",
+            "NumDimensions(input) != 3",
+        ),
+        ("svdf_vector_input.tflite", "NumDimensions(input) != 2"),
+        (
+            "segment_sum_scalar_operands.tflite",
+            "NumDimensions(segment_ids) != 1",
+        ),
+    ] {
+        let bytes = data(&format!("tests/fuzz_regressions/{file}"));
+        assert_eq!(exercise(bytes.clone()), "no interpreter", "{file}");
+        let err = on_builtin_kernels(bytes)
+            .allocate_tensors()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{file}: {err}");
     }
 }

@@ -1,0 +1,155 @@
+"""Makes the hand-made regression models of tests/fuzz_regressions/ whose operands have a
+lower rank than their kernel indexes (tests/corruption.rs, `a_scalar_has_no_last_dimension`
+and `operands_of_too_low_a_rank_are_refused`). Each one read or wrote past a shape in TFLite
+2.14.1 (AddressSanitizer); tensorflow/0055-0057 refuse them at Prepare.
+
+Run from the repository root with TensorFlow installed (for its flatbuffer schema module):
+    python3 tests/fuzz_regressions/make_rank_cases.py
+"""
+
+import flatbuffers
+import numpy as np
+from tensorflow.lite.python import schema_py_generated as s
+
+OUT = "tests/fuzz_regressions/"
+
+
+def load(path):
+    with open(path, "rb") as f:
+        buf = f.read()
+    return s.ModelT.InitFromObj(s.Model.GetRootAsModel(buf, 0))
+
+
+def save(model, name):
+    b = flatbuffers.Builder(0)
+    b.Finish(model.Pack(b), file_identifier=b"TFL3")
+    with open(OUT + name, "wb") as f:
+        f.write(b.Output())
+
+
+def tensor(model, shape, dtype=s.TensorType.FLOAT32, data=None, variable=False):
+    """Appends a tensor (and its buffer) to subgraph 0; returns its index."""
+    buf = s.BufferT()
+    if data is not None:
+        buf.data = np.frombuffer(np.asarray(data).tobytes(), dtype=np.uint8)
+    model.buffers.append(buf)
+    t = s.TensorT()
+    t.shape = np.array(shape, dtype=np.int32)
+    t.type = dtype
+    t.buffer = len(model.buffers) - 1
+    t.name = b"t%d" % len(model.subgraphs[0].tensors)
+    t.isVariable = variable
+    model.subgraphs[0].tensors.append(t)
+    return len(model.subgraphs[0].tensors) - 1
+
+
+def one_op(code, inputs, outputs, options_type, options, model):
+    """Makes `model` (from `empty()`) run one builtin op."""
+    oc = s.OperatorCodeT()
+    oc.builtinCode = code
+    oc.deprecatedBuiltinCode = min(code, 127)
+    oc.version = 1
+    model.operatorCodes = [oc]
+    op = s.OperatorT()
+    op.opcodeIndex = 0
+    op.inputs = np.array(inputs, dtype=np.int32)
+    op.outputs = np.array(outputs, dtype=np.int32)
+    op.builtinOptionsType = options_type
+    op.builtinOptions = options
+    g = model.subgraphs[0]
+    g.operators = [op]
+    return model
+
+
+def empty():
+    m = s.ModelT()
+    m.version = 3
+    m.buffers = [s.BufferT()]  # buffer 0: empty by convention
+    g = s.SubGraphT()
+    g.tensors = []
+    g.name = b"main"
+    m.subgraphs = [g]
+    return m
+
+
+def f32(n):
+    return np.arange(n, dtype=np.float32) / n
+
+
+# LOG_SOFTMAX over a constant scalar: the structure fuzzer's find (committed as found),
+# rewritten as L2_NORMALIZATION, which indexes its input the same way.
+m = load(OUT + "log_softmax_scalar_input.tflite")
+m.operatorCodes[0].builtinCode = s.BuiltinOperator.L2_NORMALIZATION
+m.operatorCodes[0].deprecatedBuiltinCode = s.BuiltinOperator.L2_NORMALIZATION
+op = m.subgraphs[0].operators[0]
+op.builtinOptionsType = s.BuiltinOptions.L2NormOptions
+op.builtinOptions = s.L2NormOptionsT()
+save(m, "l2_normalization_scalar_input.tflite")
+
+# FULLY_CONNECTED with keep_num_dims over a scalar input and an empty filter [8, 0]
+# (the compatibility corpus's dense model, edited).
+m = load("tests/compat/dense.float32.tflite")
+g = m.subgraphs[0]
+g.tensors[0].shape = np.array([], dtype=np.int32)
+g.tensors[0].shapeSignature = None
+g.tensors[2].shape = np.array([8, 0], dtype=np.int32)
+g.tensors[2].shapeSignature = None
+m.buffers[3].data = None
+g.operators[0].builtinOptions.keepNumDims = True
+save(m, "fully_connected_keep_dims_scalar_input.tflite")
+
+# RNN whose input is a vector, not [batch, input_size]: Prepare read input dims[1].
+m = empty()
+x = tensor(m, [4])
+w = tensor(m, [3, 4], data=f32(12))
+r = tensor(m, [3, 3], data=f32(9))
+b = tensor(m, [3], data=f32(3))
+h = tensor(m, [1, 3], variable=True)
+y = tensor(m, [1, 3])
+opts = s.RNNOptionsT()
+one_op(s.BuiltinOperator.RNN, [x, w, r, b, h], [y], s.BuiltinOptions.RNNOptions, opts, m)
+m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
+m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
+save(m, "rnn_vector_input.tflite")
+
+# SVDF whose input is a vector: Prepare read input dims[1].
+m = empty()
+x = tensor(m, [4])
+wf = tensor(m, [4, 4], data=f32(16))
+wt = tensor(m, [4, 2], data=f32(8))
+st = tensor(m, [1, 8], variable=True)
+y = tensor(m, [1, 4])
+opts = s.SVDFOptionsT()
+opts.rank = 1
+one_op(s.BuiltinOperator.SVDF, [x, wf, wt, -1, st], [y], s.BuiltinOptions.SVDFOptions, opts, m)
+m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
+m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
+save(m, "svdf_vector_input.tflite")
+
+# SEGMENT_SUM of a constant scalar by a constant scalar id: Prepare read dims[0] of both.
+m = empty()
+d = tensor(m, [], data=np.float32(2.0))
+ids = tensor(m, [], dtype=s.TensorType.INT32, data=np.int32(0))
+x = tensor(m, [1])
+y = tensor(m, [1])
+one_op(s.BuiltinOperator.SEGMENT_SUM, [d, ids], [y], s.BuiltinOptions.SegmentSumOptions,
+       s.SegmentSumOptionsT(), m)
+m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
+m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
+save(m, "segment_sum_scalar_operands.tflite")
+
+# UNIDIRECTIONAL_SEQUENCE_RNN whose input is [batch, input_size], not [time, batch, size]:
+# Prepare read input dims[2].
+m = empty()
+x = tensor(m, [1, 4])
+w = tensor(m, [3, 4], data=f32(12))
+r = tensor(m, [3, 3], data=f32(9))
+b = tensor(m, [3], data=f32(3))
+h = tensor(m, [1, 3], variable=True)
+y = tensor(m, [1, 1, 3])
+opts = s.SequenceRNNOptionsT()
+one_op(s.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_RNN, [x, w, r, b, h], [y],
+       s.BuiltinOptions.SequenceRNNOptions, opts, m)
+m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
+m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
+save(m, "sequence_rnn_matrix_input.tflite")

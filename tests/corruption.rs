@@ -746,3 +746,30 @@ fn operands_of_too_low_a_rank_are_refused() {
         assert!(err.contains(want), "{file}: {err}");
     }
 }
+
+/// QUANTIZE float32 → int8 converted round(x / scale) to int32 before clamping: undefined
+/// behaviour outside int32 (GCC's UBSan trapped on a byte-level-fuzzed model with a scale of
+/// 8e-45, `quantize_tiny_scale.tflite`), which on x86 gave `i32::MIN` and, plus a negative
+/// zero point, wrapped to a large positive value: -1e30 came out as +127. tensorflow/0058
+/// clamps first. QUANTIZE (scale 0.1, zero point -23) → DEQUANTIZE, made by
+/// `tests/fuzz_regressions/make_rank_cases.py`; the expected values are Google's runtime's
+/// (ai_edge_litert), and NaN gives the maximum.
+#[test]
+fn quantize_saturates_values_outside_the_integer_range() {
+    let mut it = allocated_on_builtin_kernels("quantize_out_of_int_range.tflite");
+    it.input_mut(0)
+        .unwrap()
+        .copy_from_slice(&[-1e30f32, 1e30, 1.0, f32::NAN])
+        .unwrap();
+    it.invoke().unwrap();
+    let got = it.output(0).unwrap().data::<f32>().unwrap().to_vec();
+    let want = [-10.5f32, 15.0, 1.0, 15.0];
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 1e-5, "{got:?}, want {want:?}");
+    }
+    // The fuzzed model: QUANTIZE runs, then REDUCE_MAX refuses its scales.
+    assert_eq!(
+        exercise(data("tests/fuzz_regressions/quantize_tiny_scale.tflite")),
+        "invoke failed"
+    );
+}

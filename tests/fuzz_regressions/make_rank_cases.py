@@ -1,7 +1,10 @@
-"""Makes the hand-made regression models of tests/fuzz_regressions/ whose operands have a
-lower rank than their kernel indexes (tests/corruption.rs, `a_scalar_has_no_last_dimension`
-and `operands_of_too_low_a_rank_are_refused`). Each one read or wrote past a shape in TFLite
-2.14.1 (AddressSanitizer); tensorflow/0055-0057 refuse them at Prepare.
+"""Makes the hand-made regression models of tests/fuzz_regressions/ (the others are the
+fuzzers' finds, committed as found): operands of a lower rank than their kernel indexes
+(tests/corruption.rs, `a_scalar_has_no_last_dimension` and
+`operands_of_too_low_a_rank_are_refused`; each read or wrote past a shape in TFLite 2.14.1
+under AddressSanitizer, and tensorflow/0055-0057 refuse them at Prepare), and QUANTIZE →
+DEQUANTIZE for values outside int32 once divided by the scale (tensorflow/0058,
+`quantize_saturates_values_outside_the_integer_range`).
 
 Run from the repository root with TensorFlow installed (for its flatbuffer schema module):
     python3 tests/fuzz_regressions/make_rank_cases.py
@@ -153,3 +156,33 @@ one_op(s.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_RNN, [x, w, r, b, h], [y],
 m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
 m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
 save(m, "sequence_rnn_matrix_input.tflite")
+
+# QUANTIZE float32 [4] -> int8 (scale 0.1, zero point -23) -> DEQUANTIZE: an input of -1e30
+# divided by the scale is outside int32, which the kernel converted before clamping.
+m = empty()
+x = tensor(m, [4])
+q = tensor(m, [4], dtype=s.TensorType.INT8)
+qp = s.QuantizationParametersT()
+qp.scale = np.array([0.1], dtype=np.float32)
+qp.zeroPoint = np.array([-23], dtype=np.int64)
+m.subgraphs[0].tensors[q].quantization = qp
+y = tensor(m, [4])
+codes = []
+for code in (s.BuiltinOperator.QUANTIZE, s.BuiltinOperator.DEQUANTIZE):
+    oc = s.OperatorCodeT()
+    oc.builtinCode = code
+    oc.deprecatedBuiltinCode = code
+    oc.version = 1
+    codes.append(oc)
+m.operatorCodes = codes
+ops = []
+for k, (i, o) in enumerate([(x, q), (q, y)]):
+    op = s.OperatorT()
+    op.opcodeIndex = k
+    op.inputs = np.array([i], dtype=np.int32)
+    op.outputs = np.array([o], dtype=np.int32)
+    ops.append(op)
+m.subgraphs[0].operators = ops
+m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
+m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
+save(m, "quantize_out_of_int_range.tflite")

@@ -773,3 +773,28 @@ fn quantize_saturates_values_outside_the_integer_range() {
         "invoke failed"
     );
 }
+
+/// RESHAPE takes its new shape from a tensor, here the model's own int32 input (a byte-level
+/// fuzz find, `reshape_shape_product_overflow.tflite`): six sizes of 2^20 multiplied past
+/// int64 (signed overflow, trapped by GCC's UBSan), and sizes below -1 went into the product
+/// too. tensorflow/0059 refuses both with an error; a shape that fits still runs.
+#[test]
+fn reshape_refuses_a_shape_past_int64_or_below_minus_one() {
+    let mut it = allocated_on_builtin_kernels("reshape_shape_product_overflow.tflite");
+    for (shape, want) in [
+        ([1 << 20; 6], "too many elements"),
+        ([-2, 1, 1, 1, 1, 1], "value >= 0"),
+    ] {
+        it.input_mut(0).unwrap().copy_from_slice(&shape).unwrap();
+        let err = it.invoke().unwrap_err().to_string();
+        assert!(err.contains(want), "{shape:?}: {err}");
+    }
+    // A shape that fits: node 5 (this RESHAPE) runs, and the run stops at node 6, whose
+    // input the fuzzer retyped as a string.
+    it.input_mut(0)
+        .unwrap()
+        .copy_from_slice(&[1i32, 1, 1, 1, 1, 6])
+        .unwrap();
+    let err = it.invoke().unwrap_err().to_string();
+    assert!(err.contains("Node number 6 (RESHAPE)"), "{err}");
+}

@@ -798,3 +798,28 @@ fn reshape_refuses_a_shape_past_int64_or_below_minus_one() {
     let err = it.invoke().unwrap_err().to_string();
     assert!(err.contains("Node number 6 (RESHAPE)"), "{err}");
 }
+
+/// Kernels size outputs and temporaries with products of dims in int at Prepare, before
+/// anything is allocated. FULLY_CONNECTED's input of [1121831200, 16] (structure fuzzer,
+/// through QUANTIZE) overflowed its element count (GCC's UBSan trapped; tensorflow/0060, which
+/// also covers BATCH_MATMUL's hybrid temporaries), and a block size of 2^16 overflowed
+/// SPACE_TO_DEPTH's output depth and DEPTH_TO_SPACE's height (tensorflow/0061, with CONV_2D's
+/// and CONV_3D's im2col sizes; models by `tests/fuzz_regressions/make_rank_cases.py`). Each is
+/// refused with an error now.
+#[test]
+fn sizes_past_int_are_refused() {
+    for (file, want) in [
+        (
+            "fully_connected_input_size_overflow.tflite",
+            "the input has too many elements",
+        ),
+        ("space_to_depth_huge_block.tflite", "INT32_MAX"),
+        ("depth_to_space_huge_block.tflite", "INT32_MAX"),
+    ] {
+        let err = on_builtin_kernels(data(&format!("tests/fuzz_regressions/{file}")))
+            .allocate_tensors()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{file}: {err}");
+    }
+}

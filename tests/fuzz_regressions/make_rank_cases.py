@@ -4,7 +4,9 @@ fuzzers' finds, committed as found): operands of a lower rank than their kernel 
 `operands_of_too_low_a_rank_are_refused`; each read or wrote past a shape in TFLite 2.14.1
 under AddressSanitizer, and tensorflow/0055-0057 refuse them at Prepare), and QUANTIZE →
 DEQUANTIZE for values outside int32 once divided by the scale (tensorflow/0058,
-`quantize_saturates_values_outside_the_integer_range`).
+`quantize_saturates_values_outside_the_integer_range`), and SPACE_TO_DEPTH / DEPTH_TO_SPACE
+whose block size overflows their output shape in int (tensorflow/0061,
+`sizes_past_int_are_refused`).
 
 Run from the repository root with TensorFlow installed (for its flatbuffer schema module):
     python3 tests/fuzz_regressions/make_rank_cases.py
@@ -186,3 +188,21 @@ m.subgraphs[0].operators = ops
 m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
 m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
 save(m, "quantize_out_of_int_range.tflite")
+
+# SPACE_TO_DEPTH and DEPTH_TO_SPACE with a block size of 2^16: the output depth (height)
+# is the input's times the block size (squared), in int (tensorflow/0061).
+for code, opts_type, opts_cls, shape, name in [
+    (s.BuiltinOperator.SPACE_TO_DEPTH, s.BuiltinOptions.SpaceToDepthOptions,
+     s.SpaceToDepthOptionsT, [1, 0, 0, 1], "space_to_depth_huge_block.tflite"),
+    (s.BuiltinOperator.DEPTH_TO_SPACE, s.BuiltinOptions.DepthToSpaceOptions,
+     s.DepthToSpaceOptionsT, [1, 65536, 1, 4], "depth_to_space_huge_block.tflite"),
+]:
+    m = empty()
+    x = tensor(m, shape)
+    y = tensor(m, [1, 1, 1, 1])
+    opts = opts_cls()
+    opts.blockSize = 1 << 16
+    one_op(code, [x], [y], opts_type, opts, m)
+    m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
+    m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
+    save(m, name)

@@ -816,10 +816,18 @@ fn sizes_past_int_are_refused() {
         ("space_to_depth_huge_block.tflite", "INT32_MAX"),
         ("depth_to_space_huge_block.tflite", "INT32_MAX"),
     ] {
-        let err = on_builtin_kernels(data(&format!("tests/fuzz_regressions/{file}")))
-            .allocate_tensors()
-            .unwrap_err()
-            .to_string();
+        let model = Model::from_bytes(data(&format!("tests/fuzz_regressions/{file}"))).unwrap();
+        let err = match Interpreter::builder(&model).use_xnnpack(false).build() {
+            Ok(mut it) => it.allocate_tensors().unwrap_err().to_string(),
+            // On 32-bit targets the input's byte size (2^34 for the FULLY_CONNECTED model)
+            // does not fit a size_t: TFLite refuses the model when the interpreter is built.
+            Err(e) if cfg!(target_pointer_width = "32") => {
+                let e = e.to_string();
+                assert!(e.contains("overflowed"), "{file}: {e}");
+                continue;
+            }
+            Err(e) => panic!("{file}: {e}"),
+        };
         assert!(err.contains(want), "{file}: {err}");
     }
 }

@@ -554,6 +554,14 @@ fn allocated_on_builtin_kernels(file: &str) -> Interpreter {
     it
 }
 
+/// The error that allocating `tests/fuzz_regressions/{file}` on the builtin kernels gives.
+fn allocation_error(file: &str) -> String {
+    on_builtin_kernels(data(&format!("tests/fuzz_regressions/{file}")))
+        .allocate_tensors()
+        .unwrap_err()
+        .to_string()
+}
+
 /// An interpreter without delegates (not yet allocated) for a model that loads.
 fn on_builtin_kernels(bytes: Vec<u8>) -> Interpreter {
     let model = Model::from_bytes(bytes).unwrap();
@@ -711,10 +719,7 @@ fn a_scalar_has_no_last_dimension() {
         "l2_normalization_scalar_input.tflite",
         "fully_connected_keep_dims_scalar_input.tflite",
     ] {
-        let err = on_builtin_kernels(data(&format!("tests/fuzz_regressions/{file}")))
-            .allocate_tensors()
-            .unwrap_err()
-            .to_string();
+        let err = allocation_error(file);
         assert!(err.contains("NumDimensions(input) >= 1"), "{file}: {err}");
     }
 }
@@ -738,11 +743,8 @@ fn operands_of_too_low_a_rank_are_refused() {
         ),
     ] {
         let bytes = data(&format!("tests/fuzz_regressions/{file}"));
-        assert_eq!(exercise(bytes.clone()), "no interpreter", "{file}");
-        let err = on_builtin_kernels(bytes)
-            .allocate_tensors()
-            .unwrap_err()
-            .to_string();
+        assert_eq!(exercise(bytes), "no interpreter", "{file}");
+        let err = allocation_error(file);
         assert!(err.contains(want), "{file}: {err}");
     }
 }

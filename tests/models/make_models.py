@@ -33,6 +33,11 @@ computed with Google's runtime (ai_edge_litert). Writes, next to this script:
   MediaPipe's landscape selfie model (patch tensorflow/0044: XNNPACK must keep the MEAN's rank).
   squeeze_excite.in.f32 / .out.f32 hold an input and the reference output.
 
+- int32_arithmetic.tflite: inputs a, b (int32 [4]) -> outputs add = a + b, sub = a - b,
+  mul = a * b, sum = reduce_sum(a) (int32 [] ); TensorFlow's integer arithmetic wraps on
+  overflow, and a test checks that ours does too (the native build uses -fwrapv). The script
+  checks Google's runtime wraps on the same overflowing values.
+
 `make_models.py NAME...` makes only the named models (e.g. `counting_loop`).
 """
 import os
@@ -196,6 +201,18 @@ def squeeze_excite():
     return tf.lite.TFLiteConverter.from_keras_model(model).convert()
 
 
+def int32_arithmetic():
+    spec = [tf.TensorSpec([4], tf.int32, name="a"), tf.TensorSpec([4], tf.int32, name="b")]
+
+    class M(tf.Module):
+        @tf.function(input_signature=spec)
+        def f(self, a, b):
+            return {"add": a + b, "sub": a - b, "mul": a * b, "sum": tf.reduce_sum(a)}
+
+    m = M()
+    return from_fn(m, m.f)
+
+
 def run(model_bytes, inputs):
     from ai_edge_litert.interpreter import Interpreter
     it = Interpreter(model_content=model_bytes, num_threads=1)
@@ -244,6 +261,7 @@ def main(only):
         ("custom_op", custom_op),
         ("counting_loop", counting_loop),
         ("while_without_nodes", while_without_nodes),
+        ("int32_arithmetic", int32_arithmetic),
     ]:
         if want(name):
             save(name + ".tflite", make())
@@ -251,6 +269,21 @@ def main(only):
         # Google's runtime agrees: 10 steps of x / 2 + 1 from 0.
         got = run(open(os.path.join(HERE, "counting_loop.tflite"), "rb").read(), [np.int32(10)])[0]
         assert abs(float(got) - (2 - 2 ** -9)) < 1e-6, got
+    if want("int32_arithmetic"):
+        # Google's runtime wraps on overflow, as TensorFlow defines it.
+        from ai_edge_litert.interpreter import Interpreter
+        it = Interpreter(model_path=os.path.join(HERE, "int32_arithmetic.tflite"))
+        runner = it.get_signature_runner()
+        big = 2**31 - 1
+        a = np.array([big, -big - 1, 65536, 7], np.int32)
+        b = np.array([1, 1, 65536, -9], np.int32)
+        got = runner(a=a, b=b)
+        w = lambda v: ((np.asarray(v, np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
+        a64, b64 = a.astype(np.int64), b.astype(np.int64)
+        assert (got["add"] == w(a64 + b64)).all(), got
+        assert (got["sub"] == w(a64 - b64)).all(), got
+        assert (got["mul"] == w(a64 * b64)).all(), got
+        assert got["sum"] == w(a64.sum()), got
     for f in sorted(os.listdir(HERE)):
         print(f, os.path.getsize(os.path.join(HERE, f)))
 

@@ -55,6 +55,11 @@ pub fn base(cpp: bool) -> cc::Build {
         .pic(true)
         .warnings(false)
         .extra_warnings(false)
+        // Signed integer overflow wraps, as TensorFlow's integer arithmetic is defined to: a
+        // model's own int32 values (ADD, SUB, MUL, reductions) may overflow, which C and C++
+        // leave undefined (GCC's UBSan trapped on such a model). One rule for all native code
+        // instead of wrapping arithmetic spelled out kernel by kernel.
+        .flag("-fwrapv")
         .define("NDEBUG", None);
     if cpp {
         b.std("c++17");

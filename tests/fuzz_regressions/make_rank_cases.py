@@ -6,7 +6,8 @@ under AddressSanitizer, and tensorflow/0055-0057 refuse them at Prepare), and QU
 DEQUANTIZE for values outside int32 once divided by the scale (tensorflow/0058,
 `quantize_saturates_values_outside_the_integer_range`), and SPACE_TO_DEPTH / DEPTH_TO_SPACE
 whose block size overflows their output shape in int (tensorflow/0061,
-`sizes_past_int_are_refused`).
+`sizes_past_int_are_refused`), and outputs of another type than their kernel writes
+(tensorflow/0063, `output_types_the_kernels_write_are_checked`).
 
 Run from the repository root with TensorFlow installed (for its flatbuffer schema module):
     python3 tests/fuzz_regressions/make_rank_cases.py
@@ -206,3 +207,56 @@ for code, opts_type, opts_cls, shape, name in [
     m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
     m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
     save(m, name)
+
+# Outputs of another type than the kernel writes (tensorflow/0063; the structure fuzzer found
+# it in SUM, and a script over the kernels' Prepare functions found the others): each output
+# is int8, one byte per element, where the kernel writes 4. Sizes of 256 (64 units for RNN) take
+# the writes past the arena's 64-byte alignment padding.
+I8 = s.TensorType.INT8
+I32 = s.TensorType.INT32
+for name, code, opts_type, opts, operands in [
+    # CUMSUM of float32 [256] over axis 0.
+    ("cumsum_int8_output.tflite", s.BuiltinOperator.CUMSUM, s.BuiltinOptions.CumsumOptions,
+     s.CumsumOptionsT(), lambda m: [tensor(m, [256]), tensor(m, [], I32, np.int32(0))]),
+    # SEGMENT_SUM of float32 [4] by ids [0, 0, 1, 1].
+    ("segment_sum_int8_output.tflite", s.BuiltinOperator.SEGMENT_SUM,
+     s.BuiltinOptions.SegmentSumOptions, s.SegmentSumOptionsT(),
+     lambda m: [tensor(m, [4]), tensor(m, [4], I32, np.array([0, 0, 1, 1], np.int32))]),
+    # UNSORTED_SEGMENT_SUM of float32 [256] by ids 0..255 into 256 segments.
+    ("unsorted_segment_sum_int8_output.tflite", s.BuiltinOperator.UNSORTED_SEGMENT_SUM,
+     s.BuiltinOptions.UnsortedSegmentSumOptions, s.UnsortedSegmentSumOptionsT(),
+     lambda m: [tensor(m, [256]), tensor(m, [256], I32, np.arange(256, dtype=np.int32)),
+                tensor(m, [], I32, np.int32(256))]),
+]:
+    m = empty()
+    ins = operands(m)
+    y = tensor(m, [256 if code != s.BuiltinOperator.SEGMENT_SUM else 2], I8)
+    one_op(code, ins, [y], opts_type, opts, m)
+    m.subgraphs[0].inputs = np.array([ins[0]], dtype=np.int32)
+    m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
+    save(m, name)
+
+# UNIQUE of float32 [4]: values as int8, indices int32.
+m = empty()
+x = tensor(m, [4])
+y = tensor(m, [4], I8)
+idx = tensor(m, [4], I32)
+one_op(s.BuiltinOperator.UNIQUE, [x], [y, idx], s.BuiltinOptions.UniqueOptions,
+       s.UniqueOptionsT(), m)
+m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
+m.subgraphs[0].outputs = np.array([y, idx], dtype=np.int32)
+save(m, "unique_int8_values.tflite")
+
+# RNN [1, 4] -> 64 units, with an int8 output.
+m = empty()
+x = tensor(m, [1, 4])
+w = tensor(m, [64, 4], data=f32(256))
+r = tensor(m, [64, 64], data=f32(4096))
+b = tensor(m, [64], data=f32(64))
+h = tensor(m, [1, 64], variable=True)
+y = tensor(m, [1, 64], I8)
+one_op(s.BuiltinOperator.RNN, [x, w, r, b, h], [y], s.BuiltinOptions.RNNOptions,
+       s.RNNOptionsT(), m)
+m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
+m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
+save(m, "rnn_int8_output.tflite")

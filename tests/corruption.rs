@@ -464,6 +464,19 @@ fn structure_fuzz_findings_are_errors_now() {
         // tests/models/int32_arithmetic.tflite). tensorflow/0063: a reduction's output has its
         // input's type.
         ("reduce_output_of_another_type.tflite", "no interpreter"),
+        // PADV2 whose paddings were pointed at a vector (a transpose's permutation, [4]):
+        // dimension 1 of its shape read past the shape array (heap-buffer-overflow, structure
+        // fuzzer). tensorflow/0064: the paddings must be a matrix.
+        ("padv2_vector_paddings.tflite", "no interpreter"),
+        // A 16x8 CONV_2D (int64 bias) whose scales made a requantization shift of +103: the
+        // int64 MultiplyByQuantizedMultiplier shifted by a negative amount (GCC's UBSan trapped,
+        // structure fuzzer). tensorflow/0065 clamps its total shift; the model runs.
+        ("conv_16x8_huge_requantization_shift.tflite", "ran"),
+        // GELU listed before the ABS that computes its input: prepared on the input's declared
+        // [0, 5] (an empty output), it then ran in XNNPACK on ABS's [32, 8, 3] and wrote 768
+        // floats through the empty output's placeholder pointer (heap-buffer-overflow,
+        // structure fuzzer). tensorflow/0066: the delegate checks the shapes XNNPACK infers.
+        ("gelu_before_its_input_is_computed.tflite", "invoke failed"),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));

@@ -173,6 +173,8 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
         // Tensors that hold data before any operator runs.
         let mut ready = Vec::with_capacity(n_tensors);
         let mut constants = Vec::with_capacity(n_tensors);
+        // Tensors readable without a writer only because they are empty.
+        let mut empty_only = Vec::with_capacity(n_tensors);
         let mut types = Vec::with_capacity(n_tensors);
         for t in 0..n_tensors {
             let tensor = fb.table(tensors, t).ok_or_else(bad)?;
@@ -228,9 +230,12 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 .is_some_and(|&b| b != 0);
             let empty = indices(tensor, TENSOR_SHAPE)?.contains(&0);
             ready.push(constant || variable || empty);
+            empty_only.push(empty && !constant && !variable);
             constants.push(constant && !variable);
         }
         let mut written = vec![false; n_tensors];
+        // The first operator that read each tensor nothing had written yet (an empty one).
+        let mut read_unwritten: Vec<Option<usize>> = vec![None; n_tensors];
         // A subgraph's own inputs and outputs are tensors (control flow copies into and out
         // of them without looking for -1).
         let subgraph_inputs = indices(subgraph, SUBGRAPH_INPUTS)?;
@@ -314,6 +319,11 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                          written before it (not an input, constant or variable)"
                     ));
                 }
+                if empty_only.get(t) == Some(&true) && written.get(t) == Some(&false) {
+                    if let Some(r @ None) = read_unwritten.get_mut(t) {
+                        *r = Some(o);
+                    }
+                }
             }
             // A builtin kernel writes strings only where it reads them (or a resource, for
             // the hash tables); the others write numbers into a string tensor's (dynamic,
@@ -348,6 +358,18 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 if constants.get(t) == Some(&true) {
                     return Err(format!(
                         "operator {o} of subgraph {s} ({name}) writes tensor {t}, a constant"
+                    ));
+                }
+                // Operators run in the order they are listed: one that writes a tensor an
+                // earlier one read (an empty tensor, which needs no writer to be read) resizes
+                // it after its reader was prepared for the declared shape; kernels then read
+                // or write past what they were prepared for (a GELU before the ABS computing
+                // its input: a null read in the builtin kernel, and XNNPACK wrote past an
+                // empty output).
+                if let Some(&Some(r)) = read_unwritten.get(t).filter(|r| **r != Some(o)) {
+                    return Err(format!(
+                        "operator {o} of subgraph {s} ({name}) writes tensor {t}, which operator \
+                         {r} read before it: operators must be listed in the order they run"
                     ));
                 }
                 match written.get_mut(t) {

@@ -475,8 +475,12 @@ fn structure_fuzz_findings_are_errors_now() {
         // GELU listed before the ABS that computes its input: prepared on the input's declared
         // [0, 5] (an empty output), it then ran in XNNPACK on ABS's [32, 8, 3] and wrote 768
         // floats through the empty output's placeholder pointer (heap-buffer-overflow,
-        // structure fuzzer). tensorflow/0066: the delegate checks the shapes XNNPACK infers.
-        ("gelu_before_its_input_is_computed.tflite", "invoke failed"),
+        // structure fuzzer; tensorflow/0066 makes the delegate check the shapes XNNPACK
+        // infers), and on the builtin kernel read through null (the same pattern, a second
+        // file). Refused at load now: an operator may not write a tensor an earlier operator
+        // read (src/flatbuffer.rs; see `operators_out_of_order_are_refused`).
+        ("gelu_before_its_input_is_computed.tflite", "refused"),
+        ("gelu_before_its_input_null_read.tflite", "refused"),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));
@@ -775,6 +779,27 @@ fn operands_of_too_low_a_rank_are_refused() {
         assert_eq!(exercise(bytes), "no interpreter", "{file}");
         let err = allocation_error(file);
         assert!(err.contains(want), "{file}: {err}");
+    }
+}
+
+/// Operators run in the order the model lists them. A structure-fuzzed model listed a GELU
+/// before the ABS that computes its input, whose declared shape was empty (so readable without
+/// a writer): GELU was prepared for the empty shape, ABS then resized the tensor, and both
+/// XNNPACK (a write past the empty output) and the builtin kernel (a null read) went wrong.
+/// Such a model is refused at load, with both operators named.
+#[test]
+fn operators_out_of_order_are_refused() {
+    for file in [
+        "gelu_before_its_input_is_computed.tflite",
+        "gelu_before_its_input_null_read.tflite",
+    ] {
+        let bytes = data(&format!("tests/fuzz_regressions/{file}"));
+        let err = Model::from_bytes(bytes).unwrap_err().to_string();
+        assert!(
+            err.contains("operator 1 of subgraph 0 (ABS) writes tensor 3, which operator 0 read")
+                && err.contains("in the order they run"),
+            "{file}: {err}"
+        );
     }
 }
 

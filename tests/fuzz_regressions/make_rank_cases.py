@@ -78,6 +78,22 @@ def empty():
     return m
 
 
+def rnn(name, code, x_shape, units, y_shape, options_type, options, y_type=s.TensorType.FLOAT32):
+    """Saves a one-op recurrent model: input x_shape (4 features), `units` units with constant
+    weights, a variable hidden state [1, units], output y_shape of y_type."""
+    m = empty()
+    x = tensor(m, x_shape)
+    w = tensor(m, [units, 4], data=f32(units * 4))
+    r = tensor(m, [units, units], data=f32(units * units))
+    b = tensor(m, [units], data=f32(units))
+    h = tensor(m, [1, units], variable=True)
+    y = tensor(m, y_shape, y_type)
+    one_op(code, [x, w, r, b, h], [y], options_type, options, m)
+    m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
+    m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
+    save(m, name)
+
+
 def f32(n):
     return np.arange(n, dtype=np.float32) / n
 
@@ -105,18 +121,8 @@ g.operators[0].builtinOptions.keepNumDims = True
 save(m, "fully_connected_keep_dims_scalar_input.tflite")
 
 # RNN whose input is a vector, not [batch, input_size]: Prepare read input dims[1].
-m = empty()
-x = tensor(m, [4])
-w = tensor(m, [3, 4], data=f32(12))
-r = tensor(m, [3, 3], data=f32(9))
-b = tensor(m, [3], data=f32(3))
-h = tensor(m, [1, 3], variable=True)
-y = tensor(m, [1, 3])
-opts = s.RNNOptionsT()
-one_op(s.BuiltinOperator.RNN, [x, w, r, b, h], [y], s.BuiltinOptions.RNNOptions, opts, m)
-m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
-m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
-save(m, "rnn_vector_input.tflite")
+rnn("rnn_vector_input.tflite", s.BuiltinOperator.RNN, [4], 3, [1, 3], s.BuiltinOptions.RNNOptions,
+    s.RNNOptionsT())
 
 # SVDF whose input is a vector: Prepare read input dims[1].
 m = empty()
@@ -146,19 +152,8 @@ save(m, "segment_sum_scalar_operands.tflite")
 
 # UNIDIRECTIONAL_SEQUENCE_RNN whose input is [batch, input_size], not [time, batch, size]:
 # Prepare read input dims[2].
-m = empty()
-x = tensor(m, [1, 4])
-w = tensor(m, [3, 4], data=f32(12))
-r = tensor(m, [3, 3], data=f32(9))
-b = tensor(m, [3], data=f32(3))
-h = tensor(m, [1, 3], variable=True)
-y = tensor(m, [1, 1, 3])
-opts = s.SequenceRNNOptionsT()
-one_op(s.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_RNN, [x, w, r, b, h], [y],
-       s.BuiltinOptions.SequenceRNNOptions, opts, m)
-m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
-m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
-save(m, "sequence_rnn_matrix_input.tflite")
+rnn("sequence_rnn_matrix_input.tflite", s.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_RNN, [1, 4], 3,
+    [1, 1, 3], s.BuiltinOptions.SequenceRNNOptions, s.SequenceRNNOptionsT())
 
 # QUANTIZE float32 [4] -> int8 (scale 0.1, zero point -23) -> DEQUANTIZE: an input of -1e30
 # divided by the scale is outside int32, which the kernel converted before clamping.
@@ -248,15 +243,5 @@ m.subgraphs[0].outputs = np.array([y, idx], dtype=np.int32)
 save(m, "unique_int8_values.tflite")
 
 # RNN [1, 4] -> 64 units, with an int8 output.
-m = empty()
-x = tensor(m, [1, 4])
-w = tensor(m, [64, 4], data=f32(256))
-r = tensor(m, [64, 64], data=f32(4096))
-b = tensor(m, [64], data=f32(64))
-h = tensor(m, [1, 64], variable=True)
-y = tensor(m, [1, 64], I8)
-one_op(s.BuiltinOperator.RNN, [x, w, r, b, h], [y], s.BuiltinOptions.RNNOptions,
-       s.RNNOptionsT(), m)
-m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
-m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
-save(m, "rnn_int8_output.tflite")
+rnn("rnn_int8_output.tflite", s.BuiltinOperator.RNN, [1, 4], 64, [1, 64],
+    s.BuiltinOptions.RNNOptions, s.RNNOptionsT(), I8)

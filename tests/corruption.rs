@@ -481,6 +481,14 @@ fn structure_fuzz_findings_are_errors_now() {
         // read (src/flatbuffer.rs; see `operators_out_of_order_are_refused`).
         ("gelu_before_its_input_is_computed.tflite", "refused"),
         ("gelu_before_its_input_null_read.tflite", "refused"),
+        // TRANSPOSE with perm [0, 0, 3, 1] in an int8 attention block: for a batch of 2 its
+        // output held fewer elements than its input, and the optimized kernel wrote past the
+        // arena (AddressSanitizer, structure fuzzer, from the fifth replay in one process).
+        // tensorflow/0067: a perm names each dimension once.
+        (
+            "transpose_perm_names_a_dimension_twice.tflite",
+            "no interpreter",
+        ),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));
@@ -801,6 +809,15 @@ fn operators_out_of_order_are_refused() {
             "{file}: {err}"
         );
     }
+}
+
+/// TRANSPOSE's perm [0, 0, 3, 1] (a structure-fuzzed attention block) passed the range check
+/// but is no permutation: after a resize the output held fewer elements than the input, and
+/// the optimized kernel wrote past the arena. tensorflow/0067 says why it refuses.
+#[test]
+fn a_transpose_perm_must_be_a_permutation() {
+    let err = allocation_error("transpose_perm_names_a_dimension_twice.tflite");
+    assert!(err.contains("names a dimension twice"), "{err}");
 }
 
 /// Kernels that write their output as a fixed type (their input's, or float32) never compared

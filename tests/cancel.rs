@@ -43,6 +43,13 @@ fn encoder() -> Model {
     .unwrap()
 }
 
+/// Under valgrind (`.ci/valgrind` sets `TFLITE_UNDER_VALGRIND`) threads run one at a time, so
+/// the cancelling thread wakes late and a time bound says nothing about TFLite; there the tests
+/// check only that the invoke ends with the cancellation error and memcheck checks the memory.
+fn timing_is_meaningful() -> bool {
+    std::env::var_os("TFLITE_UNDER_VALGRIND").is_none()
+}
+
 /// Runs `attempt` up to three times (a loaded machine can delay the cancelling thread);
 /// passes as soon as one attempt says so.
 fn within_three(mut attempt: impl FnMut() -> Result<(), String>) {
@@ -71,7 +78,7 @@ fn a_handle_cancels_a_running_invoke_between_nodes() {
         let took = t.elapsed();
         canceller.join().unwrap();
         match result {
-            Err(Error::Cancelled) if took < full * 4 / 5 => Ok(()),
+            Err(Error::Cancelled) if took < full * 4 / 5 || !timing_is_meaningful() => Ok(()),
             other => Err(format!(
                 "{other:?} after {took:?} (a full invoke takes {full:?})"
             )),
@@ -95,7 +102,7 @@ fn a_deadline_cancels_with_its_own_error() {
         let took = t.elapsed();
         match result {
             Err(Error::DeadlineExceeded { timeout })
-                if timeout == full / 5 && took < full * 4 / 5 =>
+                if timeout == full / 5 && (took < full * 4 / 5 || !timing_is_meaningful()) =>
             {
                 Ok(())
             }

@@ -317,6 +317,11 @@ fn fuzz_findings_are_errors_now() {
         // An int8 MEAN with more than 4 axes: the optimized kernel copied them into a 4-axis
         // array on the stack (tensorflow/0048).
         ("mean_more_than_four_axes.tflite", "invoke failed"),
+        // The converter's int8 depthwise model (4 input channels, 8 output channels) with a
+        // depth multiplier of 1 instead of 2: XNNPACK took 8 / 1 = 8 input channels and read
+        // past its workspace (AVX-512 micro-kernel, AddressSanitizer). tensorflow/0070 leaves
+        // such a node to the builtin kernels.
+        ("depthwise_multiplier_disagrees_with_channels.tflite", "ran"),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));
@@ -956,4 +961,36 @@ fn sizes_past_int_are_refused() {
         };
         assert!(err.contains(want), "{file}: {err}");
     }
+}
+
+/// A depth multiplier that disagrees with the channels (the byte-level fuzzer's one-byte
+/// change of the converter's int8 depthwise model: 4 → 8 channels, multiplier 1): XNNPACK
+/// read past its workspace. tensorflow/0070 leaves the node to the builtin kernels, whose
+/// result XNNPACK's run then matches.
+#[test]
+fn xnnpack_leaves_a_depthwise_convolution_with_a_lying_multiplier() {
+    let model = Model::from_bytes(data(
+        "tests/fuzz_regressions/depthwise_multiplier_disagrees_with_channels.tflite",
+    ))
+    .unwrap();
+    let run = |xnnpack: bool| {
+        let mut it = Interpreter::builder(&model)
+            .use_xnnpack(xnnpack)
+            .profiling(true)
+            .build()
+            .unwrap();
+        it.allocate_tensors().unwrap();
+        let n = it.input(0).unwrap().num_elements();
+        let x: Vec<f32> = (0..n).map(|i| (i % 13) as f32 / 6.0 - 1.0).collect();
+        it.input_mut(0).unwrap().copy_from_slice(&x).unwrap();
+        it.invoke().unwrap();
+        let plan = it.execution_plan().unwrap();
+        let on_builtin = plan
+            .iter()
+            .any(|n| !n.delegated && n.op == "DEPTHWISE_CONV_2D");
+        (on_builtin, it.output(0).unwrap().to_vec::<f32>().unwrap())
+    };
+    let (builtin_kept, with_xnnpack) = run(true);
+    assert!(builtin_kept, "XNNPACK took the depthwise convolution");
+    assert_eq!(with_xnnpack, run(false).1);
 }

@@ -79,6 +79,8 @@ fn a_handle_cancels_a_running_invoke_between_nodes() {
         canceller.join().unwrap();
         match result {
             Err(Error::Cancelled) if took < full * 4 / 5 || !timing_is_meaningful() => Ok(()),
+            // Under valgrind the cancelling thread may not be scheduled before the invoke ends.
+            Ok(()) if !timing_is_meaningful() => Ok(()),
             other => Err(format!(
                 "{other:?} after {took:?} (a full invoke takes {full:?})"
             )),

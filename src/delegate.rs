@@ -17,11 +17,20 @@ pub struct XnnpackOptions {
     pub qu8: bool,
     /// Compute float32 ops in float16 where the CPU supports it (faster, less precise). Default off.
     pub force_fp16: bool,
+    /// Run dynamic-range `FULLY_CONNECTED`, `CONV_2D` and `BATCH_MATMUL` nodes (float input
+    /// and output, constant int8 weights: what the converter makes with `Optimize.DEFAULT` and
+    /// no representative dataset) on XNNPACK's dynamically quantized operators, as Google's
+    /// current runtime does: each input row (each image for `CONV_2D`) is quantized to int8
+    /// with its own scale and zero point at run time, the products are summed in int32 and
+    /// rescaled per output channel. Off keeps them on TFLite's builtin hybrid kernels.
+    /// Dynamic-range `DEPTHWISE_CONV_2D` runs on the builtin kernel either way (XNNPACK has no
+    /// such operator). Default on.
+    pub dynamic_range: bool,
     /// Fail [`build`](crate::InterpreterBuilder::build) if the delegate cannot be applied,
     /// instead of running on TFLite's builtin kernels. Default off.
     pub required: bool,
     /// Share XNNPACK's packed weights among the interpreters of one [`Model`](crate::Model)
-    /// built with the same packing options (`qs8`, `qu8`, `force_fp16`): the first packs
+    /// built with the same packing options (`qs8`, `qu8`, `force_fp16`, `dynamic_range`): the first packs
     /// them into the model's weights cache, the others find them there instead of keeping
     /// their own copy. Default on. If sharing fails for an interpreter, it packs its own
     /// ([`Interpreter::shares_weights`](crate::Interpreter::shares_weights) says which).
@@ -35,6 +44,7 @@ impl Default for XnnpackOptions {
             qs8: true,
             qu8: true,
             force_fp16: false,
+            dynamic_range: true,
             required: false,
             share_weights: true,
         }
@@ -62,9 +72,14 @@ impl XnnpackOptions {
         self.share_weights = on;
         self
     }
+    /// Sets [`dynamic_range`](Self::dynamic_range).
+    pub fn dynamic_range(mut self, on: bool) -> Self {
+        self.dynamic_range = on;
+        self
+    }
     /// What the packed weights depend on: interpreters agreeing on it can share them.
     pub(crate) fn packing(&self) -> Packing {
-        (self.qs8, self.qu8, self.force_fp16)
+        (self.qs8, self.qu8, self.force_fp16, self.dynamic_range)
     }
     /// Sets [`required`](Self::required).
     pub fn required(mut self, on: bool) -> Self {
@@ -121,7 +136,8 @@ impl Delegate {
             let mut flags = opts.flags
                 & !(sys::TFLITE_XNNPACK_DELEGATE_FLAG_QS8
                     | sys::TFLITE_XNNPACK_DELEGATE_FLAG_QU8
-                    | sys::TFLITE_XNNPACK_DELEGATE_FLAG_FORCE_FP16);
+                    | sys::TFLITE_XNNPACK_DELEGATE_FLAG_FORCE_FP16
+                    | sys::TFLITE_XNNPACK_DELEGATE_FLAG_DYNAMIC_RANGE);
             if o.qs8 {
                 flags |= sys::TFLITE_XNNPACK_DELEGATE_FLAG_QS8;
             }
@@ -130,6 +146,9 @@ impl Delegate {
             }
             if o.force_fp16 {
                 flags |= sys::TFLITE_XNNPACK_DELEGATE_FLAG_FORCE_FP16;
+            }
+            if o.dynamic_range {
+                flags |= sys::TFLITE_XNNPACK_DELEGATE_FLAG_DYNAMIC_RANGE;
             }
             opts.flags = flags;
             if let Some(cache) = cache {
@@ -177,8 +196,8 @@ impl Drop for Delegate {
     }
 }
 
-/// The options packed weights depend on: `(qs8, qu8, force_fp16)`.
-pub(crate) type Packing = (bool, bool, bool);
+/// The options packed weights depend on: `(qs8, qu8, force_fp16, dynamic_range)`.
+pub(crate) type Packing = (bool, bool, bool, bool);
 
 /// XNNPACK's packed-weights cache, shared by the interpreters of one model.
 ///

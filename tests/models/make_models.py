@@ -38,6 +38,21 @@ computed with Google's runtime (ai_edge_litert). Writes, next to this script:
   overflow, and a test checks that ours does too (the native build uses -fwrapv). The script
   checks Google's runtime wraps on the same overflowing values.
 
+- dynamic_range_block.tflite, dynamic_range_per_tensor.tflite: input [2, 6, 40] -> Dense(48, gelu)
+  on every position (a rank-3 FULLY_CONNECTED) -> Flatten -> Dense(10), converted with the
+  default optimisation and no representative data: dynamic-range FULLY_CONNECTED nodes with
+  int8 weights per output channel (version 12), and in the second model per tensor (the
+  converter's switch for dense layers). dynamic_range_block.in.f32 holds an input;
+  `.xnnpack.out.f32` and `.builtin.out.f32` Google's runtime's outputs on its default XNNPACK
+  path and on its builtin kernels, for each model (tests/dynamic_range.rs).
+- dynamic_range_conv.tflite: input [2, 10, 10, 8] -> Conv2D(24, 3, relu) -> Conv2D(16, 3), the
+  same conversion: dynamic-range CONV_2D nodes (int8 weights per output channel), with
+  `.in.f32`, `.xnnpack.out.f32` and `.builtin.out.f32` as above.
+- dynamic_range_bmm.tflite: input [3, 5, 24] -> matmul with a constant [3, 24, 20] -> matmul
+  with a constant [3, 32, 20] transposed -> matmul with a constant [1, 32, 40] (broadcast over
+  the batch), the same conversion: three dynamic-range BATCH_MATMUL nodes (int8 weights, one
+  scale each), with `.in.f32`, `.xnnpack.out.f32` and `.builtin.out.f32` as above.
+
 `make_models.py NAME...` makes only the named models (e.g. `counting_loop`).
 """
 import os
@@ -128,6 +143,60 @@ def dynamic_range():
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     return conv.convert()
+
+
+def dynamic_range_block(per_tensor):
+    rng = np.random.default_rng(23)
+    inp = tf.keras.Input((6, 40), batch_size=2, name="x")
+    hidden = tf.keras.layers.Dense(48, activation="gelu")
+    out = tf.keras.layers.Dense(10)
+    model = tf.keras.Model(inp, out(tf.keras.layers.Flatten()(hidden(inp))))
+    hidden.set_weights([rng.normal(0, 0.2, (40, 48)).astype(np.float32), rng.normal(0, 0.1, 48).astype(np.float32)])
+    out.set_weights([rng.normal(0, 0.1, (288, 10)).astype(np.float32), rng.normal(0, 0.1, 10).astype(np.float32)])
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if per_tensor:
+        conv._experimental_disable_per_channel_quantization_for_dense_layers = True
+    return conv.convert()
+
+
+def dynamic_range_conv():
+    rng = np.random.default_rng(31)
+    inp = tf.keras.Input((10, 10, 8), batch_size=2, name="x")
+    a = tf.keras.layers.Conv2D(24, 3, activation="relu")
+    b = tf.keras.layers.Conv2D(16, 3)
+    model = tf.keras.Model(inp, b(a(inp)))
+    a.set_weights([rng.normal(0, 0.2, (3, 3, 8, 24)).astype(np.float32), rng.normal(0, 0.1, 24).astype(np.float32)])
+    b.set_weights([rng.normal(0, 0.1, (3, 3, 24, 16)).astype(np.float32), rng.normal(0, 0.1, 16).astype(np.float32)])
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    return conv.convert()
+
+
+def dynamic_range_bmm():
+    rng = np.random.default_rng(41)
+    w1 = tf.constant(rng.normal(0, 0.2, (3, 24, 20)).astype(np.float32))
+    w2 = tf.constant(rng.normal(0, 0.2, (3, 32, 20)).astype(np.float32))
+    w3 = tf.constant(rng.normal(0, 0.2, (1, 32, 40)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([3, 5, 24], tf.float32, name="x")])
+    def f(x):
+        h = tf.linalg.matmul(tf.linalg.matmul(x, w1), w2, transpose_b=True)
+        return tf.linalg.matmul(h, w3)
+
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    return conv.convert()
+
+
+def run_builtin(model_bytes, x):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    it = Interpreter(model_content=model_bytes, num_threads=1,
+                     experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    return it.get_tensor(it.get_output_details()[0]["index"])
 
 
 def custom_op():
@@ -254,6 +323,52 @@ def main(only):
         x = np.random.default_rng(17).normal(0, 1, (1, 6, 8, 4)).astype(np.float32)
         x.astype("<f4").tofile(os.path.join(HERE, "squeeze_excite.in.f32"))
         run(d, [x])[0].astype("<f4").tofile(os.path.join(HERE, "squeeze_excite.out.f32"))
+
+    if want("dynamic_range_block"):
+        from tensorflow.lite.python import schema_py_generated as schema
+        x = np.random.default_rng(29).normal(0, 1, (2, 6, 40)).astype(np.float32)
+        x.astype("<f4").tofile(os.path.join(HERE, "dynamic_range_block.in.f32"))
+        for name, per_tensor in [("dynamic_range_block", False), ("dynamic_range_per_tensor", True)]:
+            d = dynamic_range_block(per_tensor)
+            save(name + ".tflite", d)
+            # Both FULLY_CONNECTED nodes have int8 weights, per channel or per tensor as named.
+            m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(d, 0))
+            g = m.subgraphs[0]
+            fcs = [op for op in g.operators if m.operatorCodes[op.opcodeIndex].builtinCode == 9]
+            assert len(fcs) == 2, len(fcs)
+            for op in fcs:
+                w = g.tensors[op.inputs[1]]
+                assert w.type == 9, w.type  # INT8
+                assert (len(w.quantization.scale) == 1) == per_tensor, len(w.quantization.scale)
+            run(d, [x])[0].astype("<f4").tofile(os.path.join(HERE, name + ".xnnpack.out.f32"))
+            run_builtin(d, x).astype("<f4").tofile(os.path.join(HERE, name + ".builtin.out.f32"))
+
+    if want("dynamic_range_conv"):
+        from tensorflow.lite.python import schema_py_generated as schema
+        x = np.random.default_rng(37).normal(0, 1, (2, 10, 10, 8)).astype(np.float32)
+        x.astype("<f4").tofile(os.path.join(HERE, "dynamic_range_conv.in.f32"))
+        d = dynamic_range_conv()
+        save("dynamic_range_conv.tflite", d)
+        m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(d, 0))
+        g = m.subgraphs[0]
+        convs = [op for op in g.operators if m.operatorCodes[op.opcodeIndex].builtinCode == 3]
+        assert len(convs) == 2 and all(g.tensors[op.inputs[1]].type == 9 for op in convs)
+        run(d, [x])[0].astype("<f4").tofile(os.path.join(HERE, "dynamic_range_conv.xnnpack.out.f32"))
+        run_builtin(d, x).astype("<f4").tofile(os.path.join(HERE, "dynamic_range_conv.builtin.out.f32"))
+
+    if want("dynamic_range_bmm"):
+        from tensorflow.lite.python import schema_py_generated as schema
+        x = np.random.default_rng(43).normal(0, 1, (3, 5, 24)).astype(np.float32)
+        x.astype("<f4").tofile(os.path.join(HERE, "dynamic_range_bmm.in.f32"))
+        d = dynamic_range_bmm()
+        save("dynamic_range_bmm.tflite", d)
+        m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(d, 0))
+        g = m.subgraphs[0]
+        bmms = [op for op in g.operators if m.operatorCodes[op.opcodeIndex].builtinCode == 126]
+        assert len(bmms) == 3 and all(g.tensors[op.inputs[1]].type == 9 for op in bmms), \
+            [m.operatorCodes[op.opcodeIndex].builtinCode for op in g.operators]
+        run(d, [x])[0].astype("<f4").tofile(os.path.join(HERE, "dynamic_range_bmm.xnnpack.out.f32"))
+        run_builtin(d, x).astype("<f4").tofile(os.path.join(HERE, "dynamic_range_bmm.builtin.out.f32"))
 
     for name, make in [
         ("signatures", signatures),

@@ -7,6 +7,9 @@
 use serde_json::Value;
 use tflite::{Interpreter, Model};
 
+mod common;
+use common::max_diff;
+
 fn dir() -> String {
     format!("{}/tests/compat", env!("CARGO_MANIFEST_DIR"))
 }
@@ -55,14 +58,6 @@ fn run(key: &str, input_dtype: &str, xnnpack: bool) -> tflite::Result<Vec<f32>> 
     }
     it.invoke()?;
     it.output(0).and_then(|t| t.to_vec::<f32>())
-}
-
-fn max_diff(got: &[f32], want: &[f32]) -> f32 {
-    assert_eq!(got.len(), want.len());
-    got.iter()
-        .zip(want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max)
 }
 
 /// The largest difference between `got` and Google's committed outputs for `key`, and the

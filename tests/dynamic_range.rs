@@ -8,6 +8,9 @@
 
 use tflite::{Interpreter, Model, XnnpackOptions};
 
+mod common;
+use common::max_diff;
+
 fn path(name: &str) -> String {
     format!("{}/tests/models/{name}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -55,14 +58,6 @@ fn run(name: &str, xnnpack: Option<bool>) -> Vec<f32> {
     it.input_mut(0).unwrap().copy_from_slice(&x).unwrap();
     it.invoke().unwrap();
     it.output(0).unwrap().to_vec::<f32>().unwrap()
-}
-
-fn max_diff(got: &[f32], want: &[f32]) -> f32 {
-    assert_eq!(got.len(), want.len());
-    got.iter()
-        .zip(want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max)
 }
 
 const MODELS: [&str; 4] = [

@@ -5,6 +5,15 @@
 pub mod exercise;
 pub mod structure;
 
+/// The largest absolute difference between two outputs of one length.
+pub fn max_diff(got: &[f32], want: &[f32]) -> f32 {
+    assert_eq!(got.len(), want.len());
+    got.iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+}
+
 pub struct Flatbuffer<'a>(pub &'a [u8]);
 
 impl Flatbuffer<'_> {

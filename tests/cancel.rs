@@ -151,6 +151,8 @@ fn a_signature_runner_is_cancelled_by_the_interpreter_handle() {
         canceller.join().unwrap();
         match result {
             Err(Error::Cancelled) => Ok(()),
+            // Under valgrind the cancelling thread may not be scheduled before the invoke ends.
+            Ok(()) if !timing_is_meaningful() => Ok(()),
             other => Err(format!("{other:?}")),
         }
     });
@@ -195,10 +197,11 @@ fn deadlines_on_several_threads_are_each_kept() {
                 matches!(err, Error::DeadlineExceeded { timeout: t } if t == timeout),
                 "{err}"
             );
-            assert!(
-                took >= timeout && took < timeout + Duration::from_secs(5),
-                "{took:?}"
-            );
+            assert!(took >= timeout, "{took:?}");
+            // Under valgrind threads run one at a time: the watchdog wakes late.
+            if timing_is_meaningful() {
+                assert!(took < timeout + Duration::from_secs(5), "{took:?}");
+            }
         }
     });
     let mut it = Interpreter::new(&encoder()).unwrap();
@@ -229,6 +232,8 @@ fn a_loop_without_nodes_is_stopped_by_a_deadline() {
             .invoke_with_timeout(Duration::from_millis(200))
             .unwrap_err();
         assert!(matches!(err, Error::DeadlineExceeded { .. }), "{err}");
-        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        if timing_is_meaningful() {
+            assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! and BATCH_MATMUL nodes run on XNNPACK's dynamically quantized operators (`tensorflow/0071`),
 //! as in Google's current runtime, unless `XnnpackOptions::dynamic_range(false)` keeps them on
 //! TFLite's builtin hybrid kernels (DEPTHWISE_CONV_2D stays there: XNNPACK has no such operator,
-//! and Google's runtime keeps it there too). The models and Google's outputs are made by `tests/models/make_models.py`.
+//! and Google's runtime keeps it there too). The models and Google's outputs are made by
+//! `tests/models/make_models.py`.
 #![cfg(feature = "xnnpack")]
 
 use tflite::{Interpreter, Model, XnnpackOptions};
@@ -68,16 +69,15 @@ const MODELS: [&str; 4] = [
 ];
 
 #[test]
-fn fully_connected_and_conv_run_on_xnnpack_unless_turned_off() {
+fn hybrid_nodes_run_on_xnnpack_unless_turned_off() {
     let digits = format!(
         "{}/examples/digits/digits_dynamic_range.tflite",
         env!("CARGO_MANIFEST_DIR")
     );
     let mut files = vec![digits, path("dynamic_range.tflite")];
     files.extend(MODELS.map(|m| path(&format!("{m}.tflite"))));
+    let hybrid = |op: &String| op == "FULLY_CONNECTED" || op == "CONV_2D" || op == "BATCH_MATMUL";
     for file in files {
-        let hybrid =
-            |op: &String| op == "FULLY_CONNECTED" || op == "CONV_2D" || op == "BATCH_MATMUL";
         let on = undelegated(&file, true);
         assert!(!on.iter().any(hybrid), "{file}: {on:?}");
         let off = undelegated(&file, false);

@@ -184,6 +184,16 @@ pub enum Error {
     /// [`InterpreterBuilder::custom_op`](crate::InterpreterBuilder::custom_op)).
     #[error("{0}")]
     CustomOp(String),
+    /// This build's native code was compiled for a CPU level this machine does not reach
+    /// (on x86_64: x86-64-v2, i.e. SSE4.1, SSE4.2 and POPCNT); running it would stop the
+    /// process with an illegal instruction.
+    #[error("this build of TensorFlow Lite was compiled for {level} and this CPU lacks {}; rebuild with TFLITE_SYS_X86_64_BASELINE=1 in the environment (the x86-64 baseline, slower builtin kernels)", missing.join(", "))]
+    UnsupportedCpu {
+        /// The level compiled for (`tflite_sys::X86_64_LEVEL`).
+        level: &'static str,
+        /// The CPU features of that level this CPU does not have.
+        missing: Vec<&'static str>,
+    },
     /// A string given to TFLite contained an interior NUL byte.
     #[error("{what} contains a NUL byte")]
     NulByte {

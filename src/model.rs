@@ -91,6 +91,7 @@ impl Model {
         }
         let c_path = CString::new(path.as_os_str().as_encoded_bytes())
             .map_err(|_| Error::NulByte { what: "model path" })?;
+        crate::cpu::check()?;
         crate::logging::install();
         let reporter = Reporter::default();
         // SAFETY: `c_path` is a valid C string; the reporter outlives the call, and TFLite uses
@@ -150,6 +151,7 @@ impl Model {
                 tflite_message: "the model is empty (0 bytes)".into(),
             });
         }
+        crate::cpu::check()?;
         crate::logging::install();
         let reporter = Reporter::default();
         // SAFETY: `ptr..ptr+len` is readable and stays alive (owned by `keep`, stored in the

@@ -979,7 +979,8 @@ fn sizes_past_int_are_refused() {
 /// A depth multiplier that disagrees with the channels (the byte-level fuzzer's one-byte
 /// change of the converter's int8 depthwise model: 4 → 8 channels, multiplier 1): XNNPACK
 /// read past its workspace. tensorflow/0070 leaves the node to the builtin kernels, whose
-/// result XNNPACK's run then matches.
+/// result XNNPACK's run then matches (to float rounding: the nodes around it, QUANTIZE and
+/// DEQUANTIZE, run on XNNPACK in one run and on TFLite's SSE kernels in the other).
 #[test]
 fn xnnpack_leaves_a_depthwise_convolution_with_a_lying_multiplier() {
     let model = Model::from_bytes(data(
@@ -1005,5 +1006,7 @@ fn xnnpack_leaves_a_depthwise_convolution_with_a_lying_multiplier() {
     };
     let (builtin_kept, with_xnnpack) = run(true);
     assert!(builtin_kept, "XNNPACK took the depthwise convolution");
-    assert_eq!(with_xnnpack, run(false).1);
+    let builtin = run(false).1;
+    let diff = max_diff(&with_xnnpack, &builtin);
+    assert!(diff <= 1e-6, "XNNPACK's run differs by {diff}");
 }

@@ -127,6 +127,9 @@ impl Ctx<'_> {
             // Eigen's for convolutions - whose workers spun against each other on 2 cores:
             // 2 threads were slower than 1 (transformer block 1.09 -> 1.23 ms).
             .define("TFLITE_WITH_RUY", None);
+        if let Some(level) = self.target.x86_64_level {
+            b.flag(format!("-march={level}"));
+        }
         // On armv7 the builtin kernels keep the target's baseline (cc's `-mfpu=vfpv3-d16`, no
         // NEON): Debian's armhf ruy is built that way, and TFLite instantiates ruy's templates,
         // whose NEON paths would call kernels that archive does not have. XNNPACK picks its

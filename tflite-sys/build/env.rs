@@ -20,6 +20,9 @@ pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 pub const HOME: &str = "HOME";
 /// Where bindgen finds `libclang.so`.
 pub const LIBCLANG_PATH: &str = "LIBCLANG_PATH";
+/// `1`: compile TFLite's builtin kernels for the x86-64 baseline (SSE2) instead of
+/// x86-64-v2, for CPUs without SSE4.1/SSE4.2/POPCNT (before ~2009); see `Target::x86_64_level`.
+pub const X86_64_BASELINE: &str = "TFLITE_SYS_X86_64_BASELINE";
 
 /// Compiler variables the `cc` crate reads, plain and per target (`CXX_aarch64_unknown_linux_gnu`,
 /// `CXX_aarch64-unknown-linux-gnu`, `TARGET_CXX`, …): they change the native build.
@@ -36,6 +39,7 @@ pub fn watched(target: &str) -> Vec<String> {
         XDG_CACHE_HOME,
         HOME,
         LIBCLANG_PATH,
+        X86_64_BASELINE,
     ]
     .iter()
     .map(|s| s.to_string())

@@ -90,6 +90,10 @@ fn run() -> Result<(), String> {
     key.add("crate", env!("CARGO_PKG_VERSION").as_bytes());
     key.add("target", target.triple.as_bytes());
     key.add("xnnpack", &[xnnpack as u8]);
+    key.add(
+        "x86-64 kernels",
+        target.x86_64_level.unwrap_or("baseline").as_bytes(),
+    );
     // The modules that shape the folder (not the ones that find files or read variables).
     for m in [
         "compile.rs",
@@ -182,6 +186,10 @@ fn run() -> Result<(), String> {
 /// Links the native folder `dir`, and names its headers for `tflite_sys::INCLUDE_DIR`.
 fn link(dir: &Path, target: &target::Target, out_dir: &Path) -> Result<(), String> {
     prebuilt::link(dir, target, out_dir)?;
+    println!(
+        "cargo:rustc-env=TFLITE_SYS_X86_64_LEVEL={}",
+        target.x86_64_level.unwrap_or("")
+    );
     println!(
         "cargo:rustc-env=TFLITE_SYS_INCLUDE_DIR={}",
         dir.join("include").display()

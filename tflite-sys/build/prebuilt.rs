@@ -29,6 +29,10 @@ impl Identity<'_> {
             ("tflite-sys", env!("CARGO_PKG_VERSION").into()),
             ("target", self.target.triple.clone()),
             ("xnnpack", if self.xnnpack { "on" } else { "off" }.into()),
+            (
+                "x86-64 kernels",
+                self.target.x86_64_level.unwrap_or("baseline").into(),
+            ),
         ]
     }
 

@@ -20,6 +20,12 @@ include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 /// custom op against the same ABI. A path on the machine that built the crate.
 pub const INCLUDE_DIR: &str = env!("TFLITE_SYS_INCLUDE_DIR");
 
+/// The x86-64 micro-architecture level TFLite's builtin kernels were compiled for (`x86-64-v2`:
+/// SSE4.1, SSE4.2, POPCNT), or empty: the target's baseline (other architectures, or
+/// `TFLITE_SYS_X86_64_BASELINE=1`). Running that code on a CPU below the level stops the process
+/// with an illegal instruction; the `tflite` crate checks the CPU before its first native call.
+pub const X86_64_LEVEL: &str = env!("TFLITE_SYS_X86_64_LEVEL");
+
 #[cfg(feature = "xnnpack")]
 extern "C" {
     /// XNNPACK's initialization (`xnnpack.h`, not in the bindings), which the delegate and its

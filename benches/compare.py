@@ -43,12 +43,26 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-def run(cmd):
+def run(cmd, optional=False):
+    """The median of one measurement; for a runtime that may not run the model (`optional`),
+    (None, its last error line) instead of stopping."""
     out = subprocess.run(cmd, capture_output=True, text=True)
     m = MEDIAN.search(out.stdout)
     if out.returncode != 0 or not m:
+        if optional:
+            lines = [l for l in out.stderr.splitlines() if l.strip()]
+            why = lines[-1].strip() if lines else f"exit status {out.returncode}"
+            return None, re.sub(r"^See instructions: \S+ ", "", why)
         sys.exit(f"failed: {' '.join(cmd)}\n{out.stdout}\n{out.stderr}")
-    return float(m.group(1))
+    return float(m.group(1)), None
+
+
+def fmt(v, spec=".4f"):
+    return "—" if v is None else format(v, spec)
+
+
+def ratio(a, b):
+    return None if a is None or b is None else a / b
 
 
 def main():
@@ -71,6 +85,7 @@ def main():
     if not os.path.exists(RUN_MODEL):
         sys.exit("build it first: cargo build --release --example run_model")
     rows = []
+    failures = {}  # (model, runtime) -> why that runtime cannot run it
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         for rel, n in models:
@@ -78,8 +93,12 @@ def main():
             if not os.path.exists(model):
                 print(f"skip {rel}: missing (python3 benches/make_bench_models.py)")
                 continue
-            # One set of inputs for all three runtimes.
-            subprocess.run([a.litert_python, REFERENCE, model, "--out", tmp], check=True, capture_output=True)
+            # One set of inputs for all three runtimes (Google's runtime makes them; for a model
+            # it cannot load, each runtime makes its own).
+            for f in os.listdir(tmp):
+                if f.startswith("input_"):
+                    os.remove(os.path.join(tmp, f))
+            subprocess.run([a.litert_python, REFERENCE, model, "--out", tmp], capture_output=True)
             inputs = sorted(f for f in os.listdir(tmp) if f.startswith("input_"))
             for threads in [int(t) for t in a.threads.split(",")]:
                 cmds = {
@@ -94,10 +113,16 @@ def main():
                 medians = {k: [] for k in cmds}
                 for _ in range(a.rounds):  # interleaved: each round runs all three
                     for k, cmd in cmds.items():
-                        medians[k].append(run(cmd))
-                m = {k: statistics.median(v) for k, v in medians.items()}
+                        if (rel, k) in failures:
+                            continue
+                        v, why = run(cmd, optional=k != "ours")
+                        if v is None:
+                            failures[(rel, k)] = why
+                        else:
+                            medians[k].append(v)
+                m = {k: statistics.median(v) if v else None for k, v in medians.items()}
                 rows.append((rel, threads, m))
-                print(f"{rel} t={threads}: " + "  ".join(f"{k} {v:.4f} ms" for k, v in m.items()), flush=True)
+                print(f"{rel} t={threads}: " + "  ".join(f"{k} {fmt(v)} ms" for k, v in m.items()), flush=True)
     # Hand-written analysis below the marker survives a rerun.
     notes = ""
     if os.path.exists(a.out):
@@ -114,7 +139,12 @@ def main():
         f.write("|---|---|---|---|---|---|---|\n")
         for rel, t, m in rows:
             o, l, r = m["ours"], m["ai_edge_litert"], m["tflite_runtime"]
-            f.write(f"| {os.path.basename(rel)} | {t} | {o:.4f} | {l:.4f} | {r:.4f} | {o / l:.2f} | {o / r:.2f} |\n")
+            f.write(f"| {os.path.basename(rel)} | {t} | {fmt(o)} | {fmt(l)} | {fmt(r)} | "
+                    f"{fmt(ratio(o, l), '.2f')} | {fmt(ratio(o, r), '.2f')} |\n")
+        if failures:
+            f.write("\n— : that runtime cannot run the model:\n\n")
+            for (rel, k), why in sorted(failures.items()):
+                f.write(f"- {os.path.basename(rel)}, {k}: `{why}`\n")
         by_model = {}
         for rel, t, m in rows:
             by_model.setdefault(rel, {})[t] = m
@@ -124,10 +154,12 @@ def main():
             f.write("| model | ours | ai_edge_litert 2.3 | tflite_runtime 2.14 |\n|---|---|---|---|\n")
             for rel, m1, m2 in pairs:
                 f.write(f"| {os.path.basename(rel)} | "
-                        + " | ".join(f"{m1[k] / m2[k]:.2f}x" for k in ("ours", "ai_edge_litert", "tflite_runtime"))
+                        + " | ".join(fmt(ratio(m1[k], m2[k]), ".2f") + ("x" if m1[k] and m2[k] else "")
+                                     for k in ("ours", "ai_edge_litert", "tflite_runtime"))
                         + " |\n")
         f.write("\nReproduce:\n\n    python3 benches/make_bench_models.py\n    cargo build --release --example run_model\n"
-                "    python3 benches/compare.py --litert-python VENV1/bin/python --tfl214-python VENV2/bin/python\n")
+                "    python3 benches/compare.py --litert-python VENV1/bin/python --tfl214-python VENV2/bin/python \\\n"
+                "        --mediapipe \"$(bash tests/mediapipe_corpus/fetch.sh)\"\n")
         if notes:
             f.write("\n" + notes)
     print(f"wrote {a.out}")

@@ -272,12 +272,27 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 .map_or("?", String::as_str);
             let inputs = indices(op, OPERATOR_INPUTS)?;
             let outputs = indices(op, OPERATOR_OUTPUTS)?;
-            let callees: &[usize] = match name {
-                "IF" | "WHILE" => &[0, 1],
-                "CALL_ONCE" => &[0],
-                _ => &[],
+            // The subgraph-index fields, and the options table they must be read from.
+            let (callees, options_type): (&[usize], u8) = match name {
+                "IF" => (&[0, 1], OPTIONS_IF),
+                "WHILE" => (&[0, 1], OPTIONS_WHILE),
+                "CALL_ONCE" => (&[0], OPTIONS_CALL_ONCE),
+                _ => (&[], 0),
             };
             if !callees.is_empty() {
+                // TFLite reads another operator's options as absent, i.e. subgraph 0: a
+                // CALL_ONCE carrying WHILE's options ran the main subgraph from itself until
+                // the stack overflowed, while the fields read here named subgraph 1.
+                let carried = fb
+                    .field(op, OPERATOR_BUILTIN_OPTIONS_TYPE)
+                    .and_then(|p| fb.0.get(p).copied())
+                    .unwrap_or(0);
+                if carried != options_type {
+                    return Err(format!(
+                        "operator {o} of subgraph {s} ({name}) carries the options of another \
+                         operator (options type {carried}, not {options_type})"
+                    ));
+                }
                 let options = fb
                     .field(op, OPERATOR_BUILTIN_OPTIONS)
                     .and_then(|p| fb.deref(p));
@@ -518,7 +533,12 @@ const OPCODE_CUSTOM: usize = 1;
 const OPCODE_VERSION: usize = 2;
 const OPCODE_BUILTIN: usize = 3;
 const OPERATOR_OPCODE_INDEX: usize = 0;
+const OPERATOR_BUILTIN_OPTIONS_TYPE: usize = 3;
 const OPERATOR_BUILTIN_OPTIONS: usize = 4;
+/// The schema's `BuiltinOptions` union tags of the operators that run subgraphs.
+const OPTIONS_IF: u8 = 92;
+const OPTIONS_WHILE: u8 = 93;
+const OPTIONS_CALL_ONCE: u8 = 103;
 const SIGNATURE_INPUTS: usize = 0;
 const SIGNATURE_OUTPUTS: usize = 1;
 const SIGNATURE_KEY: usize = 2;

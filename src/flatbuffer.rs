@@ -178,11 +178,7 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
         let mut types = Vec::with_capacity(n_tensors);
         for t in 0..n_tensors {
             let tensor = fb.table(tensors, t).ok_or_else(bad)?;
-            types.push(
-                fb.field(tensor, TENSOR_TYPE)
-                    .and_then(|f| fb.0.get(f).copied())
-                    .unwrap_or(0),
-            );
+            types.push(fb.scalar_u8(tensor, TENSOR_TYPE).unwrap_or(0));
             // Quantization scales become fixed-point multipliers; an infinite or NaN one
             // converts to an integer with undefined behaviour (on aarch64 it saturates and
             // TFLite's check aborts the process).
@@ -225,9 +221,8 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 .and_then(|f| fb.u32_at(f))
                 .is_some_and(has_data);
             let variable = fb
-                .field(tensor, TENSOR_IS_VARIABLE)
-                .and_then(|f| fb.0.get(f))
-                .is_some_and(|&b| b != 0);
+                .scalar_u8(tensor, TENSOR_IS_VARIABLE)
+                .is_some_and(|b| b != 0);
             let empty = indices(tensor, TENSOR_SHAPE)?.contains(&0);
             ready.push(constant || variable || empty);
             empty_only.push(empty && !constant && !variable);
@@ -283,10 +278,7 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 // TFLite reads another operator's options as absent, i.e. subgraph 0: a
                 // CALL_ONCE carrying WHILE's options ran the main subgraph from itself until
                 // the stack overflowed, while the fields read here named subgraph 1.
-                let carried = fb
-                    .field(op, OPERATOR_BUILTIN_OPTIONS_TYPE)
-                    .and_then(|p| fb.0.get(p).copied())
-                    .unwrap_or(0);
+                let carried = fb.scalar_u8(op, OPERATOR_BUILTIN_OPTIONS_TYPE).unwrap_or(0);
                 if carried != options_type {
                     return Err(format!(
                         "operator {o} of subgraph {s} ({name}) carries the options of another \
@@ -477,9 +469,8 @@ fn cycle(calls: &[Vec<usize>]) -> Option<usize> {
 /// schema's deprecated_builtin_code is an int8 capped at 127, builtin_code the full value).
 fn builtin_code(fb: &Flatbuffer, c: usize) -> Option<i32> {
     let old = fb
-        .field(c, OPCODE_DEPRECATED_BUILTIN)
-        .and_then(|p| fb.0.get(p))
-        .map_or(0, |b| *b as i8 as i32);
+        .scalar_u8(c, OPCODE_DEPRECATED_BUILTIN)
+        .map_or(0, |b| b as i8 as i32);
     Some(fb.scalar_i32(c, OPCODE_BUILTIN, 0)?.max(old))
 }
 
@@ -562,6 +553,11 @@ impl Flatbuffer<'_> {
         Some(self.u32_at(p)? as u32 as i32)
     }
 
+    /// The one-byte field `i` of the table at `t` (types, flags, union tags), if present.
+    fn scalar_u8(&self, t: usize, i: usize) -> Option<u8> {
+        self.field(t, i).and_then(|p| self.0.get(p).copied())
+    }
+
     fn scalar_i32(&self, t: usize, i: usize, default: i32) -> Option<i32> {
         match self.field(t, i) {
             Some(p) => self.i32_at(p),
@@ -609,11 +605,7 @@ impl Flatbuffer<'_> {
             .into_iter()
             .map(|d| (d as i32).max(0) as usize)
             .collect();
-        let ty = self
-            .field(t, TENSOR_TYPE)
-            .and_then(|p| self.0.get(p))
-            .copied()
-            .unwrap_or(0);
+        let ty = self.scalar_u8(t, TENSOR_TYPE).unwrap_or(0);
         let quantization = match self.field(t, TENSOR_QUANTIZATION) {
             Some(p) => {
                 let q = self.deref(p)?;

@@ -527,6 +527,11 @@ fn structure_fuzz_findings_are_errors_now() {
         // overflowed, while the load-time cycle check read WHILE's first field (subgraph 1).
         // Refused at load now: IF, WHILE and CALL_ONCE must carry their own options.
         ("call_once_with_while_options.tflite", "refused"),
+        // PADV2 of a 4-D input whose int64 paddings come from WHERE ([n, 1], n <= 1): the
+        // int64 range check ran at invoke before the shape check and read 4 values
+        // (AddressSanitizer). tensorflow/0078 reads the values the tensor holds; the shape
+        // check then refuses it.
+        ("padv2_int64_paddings_from_where.tflite", "invoke failed"),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));
@@ -894,6 +899,18 @@ fn output_types_the_kernels_write_are_checked() {
     ] {
         assert_refused_at_prepare(file, want);
     }
+}
+
+/// PAD's check that int64 paddings fit int32 read the first `dims` values of the dims x 2
+/// matrix: an after-padding of 2^32 + 1 went unchecked, was truncated to 1, and the model ran
+/// padded by 1. tensorflow/0078 checks every value (model made by
+/// `tests/fuzz_regressions/make_rank_cases.py`).
+#[test]
+fn int64_paddings_past_int32_are_refused() {
+    assert_refused_at_prepare(
+        "pad_int64_after_padding_past_int32.tflite",
+        "INT64 padding overflow",
+    );
 }
 
 /// QUANTIZE float32 → int8 converted round(x / scale) to int32 before clamping: undefined

@@ -7,7 +7,8 @@ DEQUANTIZE for values outside int32 once divided by the scale (tensorflow/0058,
 `quantize_saturates_values_outside_the_integer_range`), and SPACE_TO_DEPTH / DEPTH_TO_SPACE
 whose block size overflows their output shape in int (tensorflow/0061,
 `sizes_past_int_are_refused`), and outputs of another type than their kernel writes
-(tensorflow/0063, `output_types_the_kernels_write_are_checked`).
+(tensorflow/0063, `output_types_the_kernels_write_are_checked`), and an int64 after-padding
+past int32 (tensorflow/0078, `int64_paddings_past_int32_are_refused`).
 
 Run from the repository root with TensorFlow installed (for its flatbuffer schema module):
     python3 tests/fuzz_regressions/make_rank_cases.py
@@ -245,3 +246,15 @@ save(m, "unique_int8_values.tflite")
 # RNN [1, 4] -> 64 units, with an int8 output.
 rnn("rnn_int8_output.tflite", s.BuiltinOperator.RNN, [1, 4], 64, [1, 64],
     s.BuiltinOptions.RNNOptions, s.RNNOptionsT(), I8)
+
+# PAD of float32 [2] by the constant int64 paddings [[0, 2^32 + 1]]: the range check read
+# `dims` values of the dims x 2 matrix, so the after-padding went unchecked and was truncated
+# to 1 (tensorflow/0078).
+m = empty()
+x = tensor(m, [2])
+p = tensor(m, [1, 2], s.TensorType.INT64, np.array([0, (1 << 32) + 1], np.int64))
+y = tensor(m, [3])
+one_op(s.BuiltinOperator.PAD, [x, p], [y], s.BuiltinOptions.PadOptions, s.PadOptionsT(), m)
+m.subgraphs[0].inputs = np.array([x], dtype=np.int32)
+m.subgraphs[0].outputs = np.array([y], dtype=np.int32)
+save(m, "pad_int64_after_padding_past_int32.tflite")

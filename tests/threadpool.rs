@@ -1,9 +1,10 @@
 //! XNNPACK's thread pool on small operators. With two threads every operator is published to
 //! the second thread, which may join it or, when the calling thread has already claimed every
 //! tile, be cancelled (pthreadpool patch 0004); a futex wake-up is made only when a thread may
-//! sleep (0003). The digits models are a few microseconds per invoke, so most operators are
-//! over before the second thread sees them: both outcomes happen many times here. A lost or
-//! doubled tile changes the output's bits, a lost wake-up hangs. `.ci/tsan` runs this file.
+//! sleep (0003). The digits models' operators take well under a microsecond, about what the
+//! second thread needs to see a command, so both outcomes are to be expected. Consecutive
+//! invokes get different inputs: a lost tile leaves the previous invoke's values and changes
+//! the output's bits, a lost wake-up hangs. `.ci/tsan` runs this file.
 
 use tflite::{Interpreter, Model};
 

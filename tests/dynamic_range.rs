@@ -185,3 +185,49 @@ fn a_node_the_partition_gives_back_after_a_resize_runs_on_its_kernel() {
         );
     }
 }
+
+/// XNNPACK's dynamically quantized fully connected operator runs a batch in tiles of rows, and
+/// `xnnpack/0006` picks the tile height by the batch (8 or 10 rows on AVX512-VNNI, one kernel
+/// height elsewhere). Each row is quantized with its own scale and zero point and its sums are
+/// its own, so a row's output must not depend on the batch around it or on the tiles: here
+/// every row of batches of 1 to 100 rows equals, bit for bit, the same row run alone.
+#[test]
+fn rows_do_not_depend_on_the_batch() {
+    let model = Model::from_file(path("dynamic_range.tflite")).unwrap();
+    let mut it = Interpreter::builder(&model)
+        .xnnpack(XnnpackOptions::default())
+        .profiling(true)
+        .build()
+        .unwrap();
+    // Row r: 64 values of its own, with its own range (so its own quantization parameters).
+    let row = |r: usize| -> Vec<f32> {
+        (0..64)
+            .map(|i| ((r * 64 + i) as f32 * 0.37).sin() * (1.0 + r as f32 * 0.25))
+            .collect()
+    };
+    let run_rows = |it: &mut Interpreter, x: &[f32], rows: usize| -> Vec<f32> {
+        it.resize_input(0, &[rows, 64]).unwrap();
+        it.allocate_tensors().unwrap();
+        let plan = it.execution_plan().unwrap();
+        assert!(
+            plan.iter()
+                .all(|n| n.op != "FULLY_CONNECTED" || n.delegated),
+            "{rows} rows: {plan:?}"
+        );
+        it.input_mut(0).unwrap().copy_from_slice(x).unwrap();
+        it.invoke().unwrap();
+        it.output(0).unwrap().to_vec::<f32>().unwrap()
+    };
+    let singles: Vec<Vec<f32>> = (0..100).map(|r| run_rows(&mut it, &row(r), 1)).collect();
+    assert!(singles
+        .iter()
+        .all(|o| o.len() == 32 && o.iter().any(|&v| v != 0.0)));
+    for rows in [2, 3, 7, 8, 9, 10, 11, 16, 17, 20, 40, 63, 64, 65, 80, 100] {
+        let x: Vec<f32> = (0..rows).flat_map(row).collect();
+        let out = run_rows(&mut it, &x, rows);
+        assert_eq!(out.len(), rows * 32);
+        for (r, got) in out.chunks_exact(32).enumerate() {
+            assert_eq!(got, &singles[r][..], "row {r} of a batch of {rows}");
+        }
+    }
+}

@@ -28,6 +28,10 @@ computed with Google's runtime (ai_edge_litert). Writes, next to this script:
   have no operator (each passes its input through): with c true it never ends, and no node
   boundary is ever crossed (a cancellation test; written with TF's schema classes).
 
+- residual_prelu.tflite: input [1, 12, 12, 8] -> 1x1 conv -> three residual blocks (depthwise 3x3,
+  1x1 conv, ADD with the block's input, PReLU): each PReLU output has two consumers, the next
+  depthwise convolution and the next ADD (XNNPACK computes it in place: xnnpack/0007).
+  residual_prelu.in.f32 / .out.f32: an input and Google's output.
 - squeeze_excite.tflite: input [1, 6, 8, 4] -> GlobalAveragePooling2D(keepdims=True) (MEAN with
   keep_dims) -> Conv2D(4, 1, sigmoid) -> times the input: the squeeze-and-excitation block of
   MediaPipe's landscape selfie model (patch tensorflow/0044: XNNPACK must keep the MEAN's rank).
@@ -270,6 +274,29 @@ def squeeze_excite():
     return tf.lite.TFLiteConverter.from_keras_model(model).convert()
 
 
+def residual_prelu():
+    # Three residual blocks as MediaPipe's detectors build them: depthwise 3x3 -> 1x1 conv ->
+    # ADD with the block's input -> PReLU, whose output feeds both the next block's depthwise
+    # convolution and its ADD: an elementwise output with two consumers.
+    rng = np.random.default_rng(29)
+    inp = tf.keras.Input((12, 12, 8), batch_size=1, name="x")
+    conv0 = tf.keras.layers.Conv2D(8, 1)
+    h = conv0(inp)
+    layers = [(conv0, [rng.normal(0, 0.5, (1, 1, 8, 8)), rng.normal(0, 0.1, 8)])]
+    for _ in range(3):
+        dw = tf.keras.layers.DepthwiseConv2D(3, padding="same")
+        pw = tf.keras.layers.Conv2D(8, 1)
+        act = tf.keras.layers.PReLU(shared_axes=[1, 2])
+        h = act(tf.keras.layers.Add()([pw(dw(h)), h]))
+        layers += [(dw, [rng.normal(0, 0.4, (3, 3, 8, 1)), rng.normal(0, 0.1, 8)]),
+                   (pw, [rng.normal(0, 0.4, (1, 1, 8, 8)), rng.normal(0, 0.1, 8)]),
+                   (act, [rng.uniform(0.05, 0.3, (1, 1, 8))])]
+    model = tf.keras.Model(inp, h)
+    for layer, weights in layers:
+        layer.set_weights([w.astype(np.float32) for w in weights])
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
 def int32_arithmetic():
     spec = [tf.TensorSpec([4], tf.int32, name="a"), tf.TensorSpec([4], tf.int32, name="b")]
 
@@ -316,6 +343,13 @@ def main(only):
         x = np.arange(12, dtype=np.float32).reshape(3, 4) - 5
         x.astype("<f4").tofile(os.path.join(HERE, "dynamic_batch.in.f32"))
         run(d, [x])[0].astype("<f4").tofile(os.path.join(HERE, "dynamic_batch.out.f32"))
+
+    if want("residual_prelu"):
+        d = residual_prelu()
+        save("residual_prelu.tflite", d)
+        x = np.random.default_rng(31).normal(0, 1, (1, 12, 12, 8)).astype(np.float32)
+        x.astype("<f4").tofile(os.path.join(HERE, "residual_prelu.in.f32"))
+        run(d, [x])[0].astype("<f4").tofile(os.path.join(HERE, "residual_prelu.out.f32"))
 
     if want("squeeze_excite"):
         d = squeeze_excite()

@@ -77,7 +77,11 @@ with open(os.path.join(OUT, "tflite.txt"), "w") as f:
 with open(os.path.join(OUT, "tflite-xnnpack-delegate.txt"), "w") as f:
     f.write(hdr + "\n".join(sorted(xnn_delegate)) + "\n")
 
-# XNNPACK: production microkernels per ISA.
+# XNNPACK: production microkernels per ISA, and the non-production ones our patches register.
+EXTRA_MICROKERNELS = {
+    # patches/xnnpack/0006: a second qd8 tile height on AVX512-VNNI.
+    "avx512vnni": ["src/qd8-f32-qc8w-gemm/gen/qd8-f32-qc8w-gemm-8x16c8-minmax-avx512vnni-prfm.c"],
+}
 gen = os.path.join(XNN, "cmake", "gen")
 with open(os.path.join(OUT, "xnnpack-microkernels.txt"), "w") as f:
     f.write(hdr + "# '[isa]' starts the files of one ISA (compiled with that ISA's flags).\n")
@@ -87,7 +91,7 @@ with open(os.path.join(OUT, "xnnpack-microkernels.txt"), "w") as f:
             continue
         t = open(os.path.join(gen, fn)).read()
         for var, files in re.findall(r"SET\((PROD_\w+?)_MICROKERNEL_SRCS(.*?)\)", t, re.S):
-            files = files.split()
+            files = files.split() + EXTRA_MICROKERNELS.get(m.group(1), [])
             if files:
                 f.write(f"[{m.group(1)}]\n" + "\n".join(files) + "\n")
 

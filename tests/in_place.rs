@@ -1,0 +1,72 @@
+//! XNNPACK computes an elementwise node's output in the memory of an input nothing else reads
+//! (its memory planner), also when that output has several consumers (`xnnpack/0007`): the
+//! shared memory must then live until the last of them. The model is a chain of residual
+//! blocks as MediaPipe's detectors build them, each PReLU output read by the next depthwise
+//! convolution and, two nodes later, by the next ADD; an output overwritten before its last
+//! reader would change the result. Made by `tests/models/make_models.py residual_prelu`.
+#![cfg(feature = "xnnpack")]
+
+use tflite::{Interpreter, Model, XnnpackOptions};
+
+mod common;
+use common::max_diff;
+
+fn f32s(name: &str) -> Vec<f32> {
+    let path = format!("{}/tests/models/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(path)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+fn run(model: &Model, xnnpack: bool, x: &[f32]) -> Vec<f32> {
+    let builder = Interpreter::builder(model).profiling(true);
+    let mut it = if xnnpack {
+        builder.xnnpack(XnnpackOptions::default())
+    } else {
+        builder.use_xnnpack(false)
+    }
+    .build()
+    .unwrap();
+    it.allocate_tensors().unwrap();
+    let plan = it.execution_plan().unwrap();
+    assert!(plan.iter().all(|n| n.delegated == xnnpack), "{plan:?}");
+    it.input_mut(0).unwrap().copy_from_slice(x).unwrap();
+    // Twice: the second invoke starts from the workspace the first one left.
+    it.invoke().unwrap();
+    let first = it.output(0).unwrap().to_vec::<f32>().unwrap();
+    it.invoke().unwrap();
+    let second = it.output(0).unwrap().to_vec::<f32>().unwrap();
+    assert_eq!(first, second);
+    first
+}
+
+/// Tolerance: the same float arithmetic in another order (XNNPACK's kernels, TFLite's, Google's
+/// newer XNNPACK): 1e-5 of the largest output. A value overwritten too early is off by the
+/// size of the activations.
+#[test]
+fn elementwise_outputs_with_two_consumers_survive_until_the_last() {
+    let path = format!(
+        "{}/tests/models/residual_prelu.tflite",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let model = Model::from_file(path).unwrap();
+    let ops = model.operators().unwrap();
+    assert!(
+        ops.iter().any(|o| o.name == "PRELU" && o.nodes == 3),
+        "{ops:?}"
+    );
+    let x = f32s("residual_prelu.in.f32");
+    let want = f32s("residual_prelu.out.f32");
+    let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+    for xnnpack in [true, false] {
+        let got = run(&model, xnnpack, &x);
+        assert!(got.iter().any(|&v| v != 0.0));
+        let diff = max_diff(&got, &want);
+        assert!(
+            diff <= 1e-5 * scale,
+            "xnnpack {xnnpack}: max |diff| {diff} (largest output {scale})"
+        );
+    }
+}

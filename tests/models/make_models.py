@@ -29,8 +29,9 @@ computed with Google's runtime (ai_edge_litert). Writes, next to this script:
   boundary is ever crossed (a cancellation test; written with TF's schema classes).
 
 - residual_prelu.tflite: input [1, 12, 12, 8] -> 1x1 conv -> three residual blocks (depthwise 3x3,
-  1x1 conv, ADD with the block's input, PReLU): each PReLU output has two consumers, the next
-  depthwise convolution and the next ADD (XNNPACK computes it in place: xnnpack/0007).
+  1x1 convs to 16 channels and back to 8, ADD with the block's input, PReLU): each PReLU output
+  has two consumers, the next depthwise convolution and the next ADD (XNNPACK computes it in
+  place: xnnpack/0007).
   residual_prelu.in.f32 / .out.f32: an input and Google's output.
 - squeeze_excite.tflite: input [1, 6, 8, 4] -> GlobalAveragePooling2D(keepdims=True) (MEAN with
   keep_dims) -> Conv2D(4, 1, sigmoid) -> times the input: the squeeze-and-excitation block of
@@ -275,9 +276,11 @@ def squeeze_excite():
 
 
 def residual_prelu():
-    # Three residual blocks as MediaPipe's detectors build them: depthwise 3x3 -> 1x1 conv ->
-    # ADD with the block's input -> PReLU, whose output feeds both the next block's depthwise
-    # convolution and its ADD: an elementwise output with two consumers.
+    # Three residual blocks as MediaPipe's detectors build them: depthwise 3x3 -> 1x1 conv to
+    # 16 channels -> 1x1 conv back to 8 -> ADD with the block's input -> PReLU, whose output
+    # feeds both the next block's depthwise convolution and its ADD: an elementwise output with
+    # two consumers. XNNPACK's planner places the larger 16-channel tensor first; had the
+    # PReLU output's memory been freed after its first consumer, that tensor would share it.
     rng = np.random.default_rng(29)
     inp = tf.keras.Input((12, 12, 8), batch_size=1, name="x")
     conv0 = tf.keras.layers.Conv2D(8, 1)
@@ -285,11 +288,13 @@ def residual_prelu():
     layers = [(conv0, [rng.normal(0, 0.5, (1, 1, 8, 8)), rng.normal(0, 0.1, 8)])]
     for _ in range(3):
         dw = tf.keras.layers.DepthwiseConv2D(3, padding="same")
+        up = tf.keras.layers.Conv2D(16, 1)
         pw = tf.keras.layers.Conv2D(8, 1)
         act = tf.keras.layers.PReLU(shared_axes=[1, 2])
-        h = act(tf.keras.layers.Add()([pw(dw(h)), h]))
+        h = act(tf.keras.layers.Add()([pw(up(dw(h))), h]))
         layers += [(dw, [rng.normal(0, 0.4, (3, 3, 8, 1)), rng.normal(0, 0.1, 8)]),
-                   (pw, [rng.normal(0, 0.4, (1, 1, 8, 8)), rng.normal(0, 0.1, 8)]),
+                   (up, [rng.normal(0, 0.4, (1, 1, 8, 16)), rng.normal(0, 0.1, 16)]),
+                   (pw, [rng.normal(0, 0.3, (1, 1, 16, 8)), rng.normal(0, 0.1, 8)]),
                    (act, [rng.uniform(0.05, 0.3, (1, 1, 8))])]
     model = tf.keras.Model(inp, h)
     for layer, weights in layers:

@@ -81,6 +81,9 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     fn compile(&self, b: &mut cc::Build, what: &str) -> Result<Vec<PathBuf>, String> {
         crate::progress(&format!("compiling {what}"));
+        // `__FILE__` (in TFLite's kernel error messages) relative to the source tree
+        // ("tensorflow/tensorflow/lite/kernels/pad.cc"), not this machine's build folder.
+        b.flag(format!("-ffile-prefix-map={}/=", self.tree.root.display()));
         b.out_dir(&self.obj_dir);
         b.try_compile_intermediates()
             .map_err(|e| format!("compiling {what} failed: {e}"))

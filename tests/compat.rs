@@ -8,7 +8,7 @@ use serde_json::Value;
 use tflite::{Interpreter, Model};
 
 mod common;
-use common::max_diff;
+use common::{max_diff, model_f32s};
 
 fn dir() -> String {
     format!("{}/tests/compat", env!("CARGO_MANIFEST_DIR"))
@@ -204,19 +204,15 @@ fn gelu_on_xnnpack_matches_the_reference_kernel_and_google() {
 /// failed ("failed to setup XNNPACK runtime").
 #[test]
 fn a_mean_keeping_its_dims_runs_on_xnnpack() {
-    let models = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/models");
-    let floats = |name: &str| -> Vec<f32> {
-        std::fs::read(format!("{models}/{name}"))
-            .unwrap()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect()
-    };
     let (x, want) = (
-        floats("squeeze_excite.in.f32"),
-        floats("squeeze_excite.out.f32"),
+        model_f32s("squeeze_excite.in.f32"),
+        model_f32s("squeeze_excite.out.f32"),
     );
-    let model = Model::from_file(format!("{models}/squeeze_excite.tflite")).unwrap();
+    let model = Model::from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/models/squeeze_excite.tflite"
+    ))
+    .unwrap();
     for xnnpack in [true, false] {
         let builder = Interpreter::builder(&model).profiling(true);
         let mut it = builder.use_xnnpack(xnnpack).build().unwrap();

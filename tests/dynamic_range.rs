@@ -10,18 +10,10 @@
 use tflite::{Interpreter, Model, XnnpackOptions};
 
 mod common;
-use common::max_diff;
+use common::{max_diff, model_f32s};
 
 fn path(name: &str) -> String {
     format!("{}/tests/models/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn f32s(name: &str) -> Vec<f32> {
-    std::fs::read(path(name))
-        .unwrap()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect()
 }
 
 /// The operators left on TFLite's own kernels when `file` is built with XNNPACK, dynamic-range
@@ -55,7 +47,7 @@ fn run(name: &str, xnnpack: Option<bool>) -> Vec<f32> {
     .unwrap();
     it.allocate_tensors().unwrap();
     // The per-tensor model shares the block's input.
-    let x = f32s(&format!("{}.in.f32", name.replace("_per_tensor", "_block")));
+    let x = model_f32s(&format!("{}.in.f32", name.replace("_per_tensor", "_block")));
     it.input_mut(0).unwrap().copy_from_slice(&x).unwrap();
     it.invoke().unwrap();
     it.output(0).unwrap().to_vec::<f32>().unwrap()
@@ -98,8 +90,8 @@ fn hybrid_nodes_run_on_xnnpack_unless_turned_off() {
 #[test]
 fn outputs_match_google_runtime() {
     for name in MODELS {
-        let want = f32s(&format!("{name}.xnnpack.out.f32"));
-        let builtin = f32s(&format!("{name}.builtin.out.f32"));
+        let want = model_f32s(&format!("{name}.xnnpack.out.f32"));
+        let builtin = model_f32s(&format!("{name}.builtin.out.f32"));
         let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
         for (path, got, want) in [
             ("xnnpack", run(name, Some(true)), &want),
@@ -133,14 +125,11 @@ fn a_node_the_partition_gives_back_after_a_resize_runs_on_its_kernel() {
     let x: Vec<f32> = (0..32).map(|i| (i as f32 - 15.5) / 8.0).collect();
     let mut runs = vec![];
     for xnnpack in [true, false] {
-        let builder = Interpreter::builder(&model).profiling(true);
-        let mut it = if xnnpack {
-            builder.xnnpack(XnnpackOptions::default())
-        } else {
-            builder.use_xnnpack(false)
-        }
-        .build()
-        .unwrap();
+        let mut it = Interpreter::builder(&model)
+            .profiling(true)
+            .use_xnnpack(xnnpack)
+            .build()
+            .unwrap();
         // Whether the FULLY_CONNECTED node runs on its builtin kernel (a delegated one is
         // inside a delegate kernel's partition).
         let fc_on_builtin = |it: &Interpreter| {

@@ -8,29 +8,17 @@
 //! outputs up to 18). Made by `tests/models/make_models.py residual_prelu`.
 #![cfg(feature = "xnnpack")]
 
-use tflite::{Interpreter, Model, XnnpackOptions};
+use tflite::{Interpreter, Model};
 
 mod common;
-use common::max_diff;
-
-fn f32s(name: &str) -> Vec<f32> {
-    let path = format!("{}/tests/models/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(path)
-        .unwrap()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect()
-}
+use common::{max_diff, model_f32s};
 
 fn run(model: &Model, xnnpack: bool, x: &[f32]) -> Vec<f32> {
-    let builder = Interpreter::builder(model).profiling(true);
-    let mut it = if xnnpack {
-        builder.xnnpack(XnnpackOptions::default())
-    } else {
-        builder.use_xnnpack(false)
-    }
-    .build()
-    .unwrap();
+    let mut it = Interpreter::builder(model)
+        .profiling(true)
+        .use_xnnpack(xnnpack)
+        .build()
+        .unwrap();
     it.allocate_tensors().unwrap();
     let plan = it.execution_plan().unwrap();
     assert!(plan.iter().all(|n| n.delegated == xnnpack), "{plan:?}");
@@ -59,8 +47,8 @@ fn elementwise_outputs_with_two_consumers_survive_until_the_last() {
         ops.iter().any(|o| o.name == "PRELU" && o.nodes == 3),
         "{ops:?}"
     );
-    let x = f32s("residual_prelu.in.f32");
-    let want = f32s("residual_prelu.out.f32");
+    let x = model_f32s("residual_prelu.in.f32");
+    let want = model_f32s("residual_prelu.out.f32");
     let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
     for xnnpack in [true, false] {
         let got = run(&model, xnnpack, &x);

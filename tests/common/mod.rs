@@ -5,6 +5,17 @@
 pub mod exercise;
 pub mod structure;
 
+/// The little-endian float32 values of `tests/models/<name>` (inputs and reference outputs
+/// written by `tests/models/make_models.py`).
+pub fn model_f32s(name: &str) -> Vec<f32> {
+    let path = format!("{}/tests/models/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
 /// The largest absolute difference between two outputs of one length.
 pub fn max_diff(got: &[f32], want: &[f32]) -> f32 {
     assert_eq!(got.len(), want.len());

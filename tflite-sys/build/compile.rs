@@ -74,6 +74,9 @@ pub struct Ctx<'a> {
     pub target: &'a Target,
     pub lists: PathBuf,
     pub xnnpack: bool,
+    /// The C compiler for XNNPACK's micro-kernels when not the target's own (`target::
+    /// kernel_compiler`); an ISA whose flags it refuses falls back to the target's compiler.
+    pub kernel_cc: Option<&'a Path>,
     /// Where the object files go (deleted once archived).
     pub obj_dir: PathBuf,
 }
@@ -365,8 +368,12 @@ impl Ctx<'_> {
     /// Whether the C compiler takes an ISA's `flags` together with the microkernel flags, by
     /// compiling an empty file (`cc`'s probe tries one flag at a time, and `-march=armv6`
     /// alone fails in Debian's Thumb-default armhf compiler).
-    fn accepts(&self, flags: &[&str]) -> bool {
-        let Ok(tool) = base(false).try_get_compiler() else {
+    fn accepts(&self, compiler: Option<&Path>, flags: &[&str]) -> bool {
+        let mut b = base(false);
+        if let Some(c) = compiler {
+            b.compiler(c);
+        }
+        let Ok(tool) = b.try_get_compiler() else {
             return false;
         };
         let obj = self.obj_dir.join("isa-probe.o");
@@ -387,13 +394,15 @@ impl Ctx<'_> {
         let d = self.d("xnnpack");
         let isas = crate::isa::xnnpack_isas(&self.target.arch);
         let kernels = read_list(&self.lists.join("xnnpack-microkernels.txt"))?;
+        // Each enabled ISA with the compiler its kernels get.
         let mut enabled = Vec::new();
         for isa in &isas {
-            if self.accepts(isa.flags) {
-                enabled.push(isa);
+            let by_kernel_cc = self.kernel_cc.filter(|&c| self.accepts(Some(c), isa.flags));
+            if by_kernel_cc.is_some() || self.accepts(None, isa.flags) {
+                enabled.push((isa, by_kernel_cc));
             } else {
                 crate::progress(&format!(
-                    "XNNPACK: the C compiler lacks {:?}; {} kernels left out",
+                    "XNNPACK: no C compiler here takes {:?}; {} kernels left out",
                     isa.flags, isa.name
                 ));
             }
@@ -419,7 +428,7 @@ impl Ctx<'_> {
                 .define("XNN_ENABLE_RISCV_FP16_VECTOR", "0");
             for isa in &isas {
                 if let Some(def) = isa.define {
-                    let on = enabled.iter().any(|e| e.name == isa.name);
+                    let on = enabled.iter().any(|(e, _)| e.name == isa.name);
                     b.define(def, if on { "1" } else { "0" });
                 }
             }
@@ -447,11 +456,14 @@ impl Ctx<'_> {
         objs.extend(self.compile(&mut b, "XNNPACK reference kernels (C++)")?);
 
         // Production microkernels, each ISA with its own flags; chosen at run time by cpuinfo.
-        for isa in &enabled {
+        for (isa, compiler) in &enabled {
             let Some((_, files)) = kernels.iter().find(|(name, _)| name == isa.name) else {
                 continue;
             };
             let mut b = base(false);
+            if let Some(c) = compiler {
+                b.compiler(c);
+            }
             defines(&mut b);
             for f in self.microkernel_flags() {
                 b.flag(f);
@@ -460,9 +472,14 @@ impl Ctx<'_> {
                 b.flag(f);
             }
             b.files(files.iter().map(|f| d.join(f)));
+            let by = compiler.map_or(String::new(), |c| format!(" with {}", c.display()));
             objs.extend(self.compile(
                 &mut b,
-                &format!("XNNPACK {} microkernels ({} files)", isa.name, files.len()),
+                &format!(
+                    "XNNPACK {} microkernels ({} files){by}",
+                    isa.name,
+                    files.len()
+                ),
             )?);
         }
         Ok(objs)

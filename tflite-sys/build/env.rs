@@ -23,10 +23,24 @@ pub const LIBCLANG_PATH: &str = "LIBCLANG_PATH";
 /// `1`: compile TFLite's builtin kernels for the x86-64 baseline (SSE2) instead of
 /// x86-64-v2, for CPUs without SSE4.1/SSE4.2/POPCNT (before ~2009); see `Target::x86_64_level`.
 pub const X86_64_BASELINE: &str = "TFLITE_SYS_X86_64_BASELINE";
+/// The C compiler for XNNPACK's micro-kernels on x86 targets (default: `clang` when it runs;
+/// see `target::kernel_compiler`). `TFLITE_SYS_KERNEL_CC=gcc` compiles them as the rest.
+pub const KERNEL_CC: &str = "TFLITE_SYS_KERNEL_CC";
 
 /// Compiler variables the `cc` crate reads, plain and per target (`CXX_aarch64_unknown_linux_gnu`,
 /// `CXX_aarch64-unknown-linux-gnu`, `TARGET_CXX`, …): they change the native build.
 const COMPILER_VARS: &[&str] = &["CC", "CXX", "AR", "CFLAGS", "CXXFLAGS"];
+
+/// Whether the native build is sanitized: `-fsanitize` in a C flags variable (`CFLAGS`, its
+/// per-target forms) or a `-Zsanitizer` the `cc` crate passes on from the Rust flags.
+pub fn sanitized(target: &str) -> bool {
+    let mut names = vec!["CFLAGS".to_string(), "TARGET_CFLAGS".to_string()];
+    names.extend(per_target_names("CFLAGS", target));
+    names
+        .iter()
+        .any(|n| get(n).is_some_and(|v| v.contains("-fsanitize")))
+        || get("CARGO_ENCODED_RUSTFLAGS").is_some_and(|v| v.contains("sanitizer"))
+}
 
 /// Every variable to watch for `target` (a cargo target triple).
 pub fn watched(target: &str) -> Vec<String> {
@@ -40,6 +54,7 @@ pub fn watched(target: &str) -> Vec<String> {
         HOME,
         LIBCLANG_PATH,
         X86_64_BASELINE,
+        KERNEL_CC,
     ]
     .iter()
     .map(|s| s.to_string())

@@ -82,6 +82,7 @@ fn run() -> Result<(), String> {
     }
 
     let compilers = target::compilers(&target)?;
+    let kernel_cc = target::kernel_compiler(&target)?;
     let pins = pins_for_target(&vendor.join("sources.lock"), &target)?;
     let no_cache = env::flag(env::NO_CACHE);
 
@@ -110,6 +111,10 @@ fn run() -> Result<(), String> {
     for c in &compilers {
         key.add("compiler", c.line.as_bytes());
         key.add("version", &c.version);
+    }
+    if let Some((_, c)) = &kernel_cc {
+        key.add("kernel compiler", c.line.as_bytes());
+        key.add("kernel compiler version", &c.version);
     }
     let key = key.finish();
 
@@ -156,8 +161,17 @@ fn run() -> Result<(), String> {
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp)
             .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+        let kernel_cc_path = kernel_cc.as_ref().map(|(p, _)| p.as_path());
         build_native(
-            &vendor, &pins, &files, &target, xnnpack, &out_dir, &tmp, &key,
+            &vendor,
+            &pins,
+            &files,
+            &target,
+            xnnpack,
+            kernel_cc_path,
+            &out_dir,
+            &tmp,
+            &key,
         )?;
         shim::guard(&csrc, &tmp)?;
         if target.is_linux() {
@@ -169,7 +183,11 @@ fn run() -> Result<(), String> {
             &bindings::headers(xnnpack),
             &tmp.join(prebuilt::BINDINGS),
         )?;
-        identity.write(&tmp, &key)?;
+        let kernels_by = kernel_cc
+            .as_ref()
+            .map(|(_, c)| first_line(&c.version))
+            .unwrap_or_default();
+        identity.write(&tmp, &key, &kernels_by)?;
         if no_cache {
             let _ = std::fs::remove_dir_all(&dir);
         }
@@ -183,12 +201,26 @@ fn run() -> Result<(), String> {
     link(&dir, &target, &out_dir)
 }
 
+/// The first line of a compiler's `--version` output ("Debian clang version 14.0.6").
+fn first_line(version: &[u8]) -> String {
+    String::from_utf8_lossy(version)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
 /// Links the native folder `dir`, and names its headers for `tflite_sys::INCLUDE_DIR`.
 fn link(dir: &Path, target: &target::Target, out_dir: &Path) -> Result<(), String> {
     prebuilt::link(dir, target, out_dir)?;
     println!(
         "cargo:rustc-env=TFLITE_SYS_X86_64_LEVEL={}",
         target.x86_64_level.unwrap_or("")
+    );
+    println!(
+        "cargo:rustc-env=TFLITE_SYS_KERNEL_COMPILER={}",
+        prebuilt::kernel_compiler(dir)
     );
     println!(
         "cargo:rustc-env=TFLITE_SYS_INCLUDE_DIR={}",
@@ -257,6 +289,7 @@ fn build_native(
     files: &[PathBuf],
     target: &Target,
     xnnpack: bool,
+    kernel_cc: Option<&Path>,
     out_dir: &Path,
     dest: &Path,
     key: &str,
@@ -308,6 +341,7 @@ fn build_native(
         target,
         lists: vendor.join("lists"),
         xnnpack,
+        kernel_cc,
         obj_dir: work.join("obj"),
     };
     let mut objs = Vec::new();

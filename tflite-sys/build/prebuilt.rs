@@ -49,13 +49,16 @@ impl Identity<'_> {
         f
     }
 
-    /// Writes the manifest of a folder this build just made (`key`: the cache key, for people).
-    pub fn write(&self, dir: &Path, key: &str) -> Result<(), String> {
+    /// Writes the manifest of a folder this build just made (`key`: the cache key, and
+    /// `kernels_by`: the compiler of XNNPACK's micro-kernels when not the target's own, both
+    /// for people; neither is checked when the folder is linked).
+    pub fn write(&self, dir: &Path, key: &str, kernels_by: &str) -> Result<(), String> {
         let mut text = String::from("# tflite-sys native build: what it was built for\n");
         for (k, v) in self.fields() {
             text.push_str(&format!("{k} = {v}\n"));
         }
         text.push_str(&format!("key = {key}\n"));
+        text.push_str(&format!("{KERNEL_COMPILER} = {kernels_by}\n"));
         std::fs::write(dir.join(MANIFEST), text).map_err(|e| e.to_string())
     }
 
@@ -103,6 +106,21 @@ impl Identity<'_> {
             ))
         }
     }
+}
+
+/// The manifest line naming the compiler of XNNPACK's micro-kernels (empty: the target's own).
+const KERNEL_COMPILER: &str = "kernel compiler";
+
+/// What a folder's manifest says compiled XNNPACK's micro-kernels ("" when the target's C
+/// compiler did, or the folder predates the line).
+pub fn kernel_compiler(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join(MANIFEST))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .find(|(k, _)| k.trim() == KERNEL_COMPILER)
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// Links a verified folder: copies its bindings into `OUT_DIR` and tells cargo what to link.

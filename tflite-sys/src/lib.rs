@@ -26,6 +26,12 @@ pub const INCLUDE_DIR: &str = env!("TFLITE_SYS_INCLUDE_DIR");
 /// with an illegal instruction; the `tflite` crate checks the CPU before its first native call.
 pub const X86_64_LEVEL: &str = env!("TFLITE_SYS_X86_64_LEVEL");
 
+/// The compiler of XNNPACK's micro-kernels when it was not the target's C compiler: on x86,
+/// the first line of `clang --version` (or of `TFLITE_SYS_KERNEL_CC`'s), e.g. "Debian clang
+/// version 14.0.6"; empty when the target's compiler built them (other architectures,
+/// sanitized or cross builds, no clang found; see the build's `TFLITE_SYS_KERNEL_CC`).
+pub const KERNEL_COMPILER: &str = env!("TFLITE_SYS_KERNEL_COMPILER");
+
 #[cfg(feature = "xnnpack")]
 extern "C" {
     /// XNNPACK's initialization (`xnnpack.h`, not in the bindings), which the delegate and its

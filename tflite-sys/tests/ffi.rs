@@ -306,3 +306,20 @@ fn per_tensor_bias_beside_per_channel_weights_stays_on_the_builtin_kernel() {
     );
     assert_i8_within_one(&r.output, want);
 }
+
+/// The compiler of XNNPACK's micro-kernels is the build's choice (clang on x86 when it runs),
+/// so it is checked where the answer is known: never another compiler off x86, and in CI
+/// (`TFLITE_SYS_EXPECT_KERNEL_COMPILER`, set by `.ci/run`, whose machine has the README's
+/// prerequisites) the one that machine must have used.
+#[test]
+fn kernel_compiler_is_the_expected_one() {
+    if !cfg!(any(target_arch = "x86", target_arch = "x86_64")) {
+        assert_eq!(KERNEL_COMPILER, "");
+    }
+    if let Ok(want) = std::env::var("TFLITE_SYS_EXPECT_KERNEL_COMPILER") {
+        assert!(
+            KERNEL_COMPILER.contains(&want),
+            "micro-kernels built by {KERNEL_COMPILER:?}, expected {want:?}"
+        );
+    }
+}

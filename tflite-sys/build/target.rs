@@ -149,14 +149,9 @@ pub fn compilers(target: &Target) -> Result<Vec<Compiler>, String> {
             line.push(' ');
             line.push_str(&a.to_string_lossy());
         }
-        let ran = Command::new(tool.path()).arg("--version").output();
-        let version = match ran {
-            Ok(o) if o.status.success() => o.stdout,
-            other => {
-                let why = match other {
-                    Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
-                    Err(e) => e.to_string(),
-                };
+        let version = match version(tool.path()) {
+            Ok(v) => v,
+            Err(why) => {
                 let lang = if cpp { "C++" } else { "C" };
                 let var = if cpp { "CXX" } else { "CC" };
                 return Err(format!(

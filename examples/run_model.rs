@@ -11,11 +11,13 @@
 //!
 //! `.npy` is the bridge to Python: `examples/python/reference.py` writes
 //! `input_K.npy`/`output_K.npy`; `--compare DIR` checks our `output_K` against `DIR/output_K.npy`
-//! (max |difference| ≤ T, default 1e-5; integer outputs must be equal unless T ≥ 1).
+//! with `tflite::compare` (max |difference| ≤ T, default 1e-5, in quanta for integer outputs; a
+//! length mismatch or a NaN/infinity the reference lacks at the same place always fails).
 
 use npyz::WriterBuilder;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use tflite::compare::Tolerance;
 use tflite::{f16, DataType, Interpreter, Model, SignatureRunner, TensorInfo};
 
 type Failure = Box<dyn std::error::Error>;
@@ -257,19 +259,6 @@ impl FromRandom for bool {
     }
 }
 
-fn as_f64<T: Copy + 'static>(v: T) -> f64 {
-    let any = &v as &dyn std::any::Any;
-    macro_rules! try_as { ($($t:ty),*) => {$( if let Some(x) = any.downcast_ref::<$t>() { return *x as f64; } )*} }
-    try_as!(f32, f64, i8, u8, i16, u16, i32, u32, i64, u64);
-    if let Some(x) = any.downcast_ref::<f16>() {
-        return x.to_f64();
-    }
-    if let Some(x) = any.downcast_ref::<bool>() {
-        return *x as u8 as f64;
-    }
-    f64::NAN
-}
-
 fn run(a: &Args) -> Result<bool, Failure> {
     let model = Model::from_file(&a.model)?;
     let mut interpreter = Interpreter::builder(&model)
@@ -351,14 +340,17 @@ fn run(a: &Args) -> Result<bool, Failure> {
             if let Some(dir) = &a.compare {
                 let other = dir.join(format!("output_{k}.npy"));
                 let want: Vec<T> = read_npy(&other)?.into_vec().map_err(|e| format!("{}: {e}", other.display()))?;
-                let worst = if want.len() != data.len() {
-                    f64::INFINITY
-                } else {
-                    data.iter().zip(&want).map(|(x, y)| (as_f64(*x) - as_f64(*y)).abs()).fold(0.0, f64::max)
-                };
-                let ok = worst <= a.tolerance;
-                all_match &= ok;
-                println!("  vs {}: max |diff| {worst:.3e} {}", other.display(), if ok { "OK" } else { "DIFFERENT" });
+                // Fails on a length mismatch and on a NaN or infinity the reference does not
+                // have at the same place, whatever the tolerance.
+                let verdict = tflite::compare::check(&data, &want, Tolerance::Absolute(a.tolerance));
+                all_match &= verdict.is_ok();
+                match verdict {
+                    Ok(r) => {
+                        let at = r.worst.map_or(String::new(), |w| format!(" at element {}: got {}, want {}", w.index, w.got, w.want));
+                        println!("  vs {}: max |diff| {:.3e}{at} OK", other.display(), r.max_diff)
+                    }
+                    Err(e) => println!("  vs {}: DIFFERENT: {e}", other.display()),
+                }
             }
             Ok::<(), Failure>(())
         })?;

@@ -30,6 +30,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod cancel;
+pub mod compare;
 mod cpu;
 pub mod custom_op;
 mod delegate;

@@ -1,14 +1,25 @@
 //! The compatibility corpus (`tests/compat/`, made by `tests/compat/make_corpus.py` with
 //! today's TensorFlow converter): common Keras layers as float32, float16-weight,
-//! dynamic-range and full-int8 models. Every model Google's current runtime (`ai_edge_litert`)
-//! runs must run here and match its builtin-kernel outputs; `--nocapture` prints the table the
-//! README summarises.
+//! dynamic-range, full-int8 and 16x8 models. Every model Google's current runtime
+//! (`ai_edge_litert`) runs must run here, on both kernel paths, and match Google's output on the
+//! same path: our builtin kernels against its builtin kernels (`<key>.litert.npy`), our XNNPACK
+//! run against its XNNPACK run (`<key>.litert_xnnpack.npy`; both written by
+//! `tests/compat/references.py`). `--nocapture` prints the table the docs summarise.
+//!
+//! Tolerances are data, per model and path, in `tests/compat/tolerances.json`: the difference
+//! observed on each architecture (relative to the output's largest magnitude, at least 1) and
+//! the bound, about 10 times the largest observed (`TOLERANCE_FLOOR` where the runs agree bit
+//! for bit). `TFLITE_UPDATE_TOLERANCES=1` records this architecture's observations there and
+//! recomputes the bounds (then review the diff: a bound that grows is a regression to explain).
 
-use serde_json::Value;
+use npyz::WriterBuilder;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use tflite::compare;
 use tflite::{Interpreter, Model};
 
 mod common;
-use common::{max_diff, model_f32s};
+use common::{assert_close, model_f32s, Tolerance};
 
 fn dir() -> String {
     format!("{}/tests/compat", env!("CARGO_MANIFEST_DIR"))
@@ -19,18 +30,15 @@ fn npy<T: npyz::Deserialize>(path: &str) -> Vec<T> {
     npyz::NpyFile::new(file).unwrap().into_vec().unwrap()
 }
 
-/// Largest absolute difference allowed, per conversion, relative to the largest reference
-/// magnitude (at least 1). Float models run the same float kernels as the reference; the
-/// dynamic-range ones quantize activations on the fly (rescaling order differs between builds);
-/// int8 ones may differ by a quantum where TFLite 2.14's and 2.21's int8 kernels round
-/// differently.
-fn tolerance(variant: &str) -> f32 {
-    match variant {
-        "float32" | "float16" => 1e-4,
-        "dynamic_range" => 1e-3,
-        _ => 2e-2,
-    }
-}
+/// The bound for a path whose observed differences are all 0 (bit for bit): a few float32 ulps
+/// of the largest output, for another CPU's kernels (AVX-512 or AVX2, NEON) to round otherwise.
+const TOLERANCE_FLOOR: f64 = 1e-6;
+
+/// The two kernel paths, and the suffix of Google's reference for each.
+const PATHS: [(&str, bool, &str); 2] = [
+    ("builtin", false, "litert"),
+    ("xnnpack", true, "litert_xnnpack"),
+];
 
 /// Models Google's runtime runs that TFLite 2.14.1's kernels do not (or not right), with no
 /// backport yet: (model, what is missing). Each must still fail or differ — the test fails
@@ -60,29 +68,76 @@ fn run(key: &str, input_dtype: &str, xnnpack: bool) -> tflite::Result<Vec<f32>> 
     it.output(0).and_then(|t| t.to_vec::<f32>())
 }
 
-/// The largest difference between `got` and Google's committed outputs for `key`, and the
-/// largest allowed (the variant's tolerance times the outputs' largest magnitude, at least 1).
-fn diff_from_google(key: &str, variant: &str, got: &[f32]) -> (f32, f32) {
-    let want = npy::<f32>(&format!("{}/{key}.litert.npy", dir()));
-    let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
-    (max_diff(got, &want), tolerance(variant) * scale)
+/// About 10 times `observed`, rounded up to two significant digits, at least the floor.
+fn bound_for(observed: f64) -> f64 {
+    let bound = (10.0 * observed).max(TOLERANCE_FLOOR);
+    let exponent = bound.log10().floor() as i32 - 1;
+    let mantissa = (bound / 10f64.powi(exponent) * (1.0 - 1e-12)).ceil();
+    format!("{mantissa}e{exponent}").parse().unwrap()
+}
+
+/// `tests/compat/tolerances.json`: `{key: {path: {"allowed": x, "observed": {arch: y}}}}`.
+struct Tolerances(Value);
+
+impl Tolerances {
+    fn file() -> String {
+        format!("{}/tolerances.json", dir())
+    }
+
+    fn load() -> Self {
+        let text = std::fs::read_to_string(Self::file()).unwrap_or_else(|_| "{}".into());
+        Tolerances(serde_json::from_str(&text).expect("tolerances.json"))
+    }
+
+    fn allowed(&self, key: &str, path: &str) -> Option<f64> {
+        self.0.get(key)?.get(path)?.get("allowed")?.as_f64()
+    }
+
+    /// Records `observed` for this architecture and recomputes the bound.
+    fn observe(&mut self, key: &str, path: &str, observed: f64) {
+        let entry = self
+            .0
+            .as_object_mut()
+            .unwrap()
+            .entry(key)
+            .or_insert(json!({}));
+        let entry = entry
+            .as_object_mut()
+            .unwrap()
+            .entry(path)
+            .or_insert(json!({"observed": {}}));
+        let seen = entry["observed"].as_object_mut().unwrap();
+        // Three significant digits are enough to see a change.
+        let rounded: f64 = format!("{observed:.2e}").parse().unwrap();
+        seen.insert(std::env::consts::ARCH.into(), json!(rounded));
+        let largest = seen.values().filter_map(Value::as_f64).fold(0.0, f64::max);
+        entry["allowed"] = json!(bound_for(largest));
+    }
+
+    fn save(&self) {
+        let sorted: BTreeMap<_, _> = self.0.as_object().unwrap().iter().collect();
+        let text = serde_json::to_string_pretty(&sorted).unwrap();
+        std::fs::write(Self::file(), text + "\n").unwrap();
+    }
 }
 
 #[test]
-fn every_model_google_runs_we_run_with_the_same_outputs() {
+fn every_model_google_runs_we_run_with_the_same_outputs_on_both_paths() {
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(format!("{}/manifest.json", dir())).unwrap())
             .unwrap();
     let manifest = manifest.as_object().unwrap();
-    let (mut total, mut before, mut ours, mut litert) = (0, 0, 0, 0);
+    let update = std::env::var_os("TFLITE_UPDATE_TOLERANCES").is_some_and(|v| v == "1");
+    let mut tolerances = Tolerances::load();
+    let (mut total, mut before, mut ours, mut litert, mut compared) = (0, 0, 0, 0, [0, 0]);
     let mut failures = Vec::new();
     eprintln!(
-        "{:<32} {:<6} {:<8} {:<10} {:>10}  ops",
-        "model", "litert", "tfl 2.14", "ours", "max diff"
+        "{:<28} {:<6} {:<8} {:<8} {:>18} {:>18}  ops",
+        "model", "litert", "tfl 2.14", "ours", "builtin/allowed", "xnnpack/allowed"
     );
     for (key, entry) in manifest {
         if entry.get("ops").is_none() {
-            eprintln!("{key:<32} not converted: {}", entry["converter"]);
+            eprintln!("{key:<28} not converted: {}", entry["converter"]);
             continue;
         }
         total += 1;
@@ -92,80 +147,130 @@ fn every_model_google_runs_we_run_with_the_same_outputs() {
         let before_label = if ran_before { "ran" } else { "error" };
         let reference = ran("litert");
         litert += reference as usize;
-        let variant = key.split('.').nth(1).unwrap();
         let input_dtype = entry["input_dtype"].as_str().unwrap();
-        let outcome = run(key, input_dtype, false).and_then(|builtin| {
-            // XNNPACK must run the model too (its numerics are checked by the other tests).
-            run(key, input_dtype, true).map(|_| builtin)
+        // Without the `xnnpack` feature there is one path; the XNNPACK column stays empty.
+        let outcomes = PATHS.map(|(_, xnnpack, _)| {
+            (!xnnpack || cfg!(feature = "xnnpack")).then(|| run(key, input_dtype, xnnpack))
         });
+        let outcomes: Vec<_> = outcomes.into_iter().flatten().collect();
         if let Some((_, what)) = NOT_BACKPORTED.iter().find(|(k, _)| k == key) {
             litert -= 1;
-            let status = match &outcome {
-                Err(e) => {
-                    let text = e.to_string();
-                    if text.contains("version") {
-                        let runtime = entry["min_runtime_version"].as_str().unwrap();
-                        assert!(
-                            text.contains(runtime),
-                            "{key}: the error does not name {runtime}: {text}"
-                        );
+            let mut status = "error";
+            for ((path, _, suffix), outcome) in PATHS.iter().zip(&outcomes) {
+                match outcome {
+                    Err(e) => {
+                        let text = e.to_string();
+                        if text.contains("version") {
+                            let runtime = entry["min_runtime_version"].as_str().unwrap();
+                            assert!(
+                                text.contains(runtime),
+                                "{key}: the error does not name {runtime}: {text}"
+                            );
+                        }
                     }
-                    "error"
-                }
-                Ok(got) => {
-                    let (diff, allowed) = diff_from_google(key, variant, got);
-                    if diff <= allowed {
-                        failures.push(format!("{key} passes now: take it off NOT_BACKPORTED"));
+                    Ok(got) => {
+                        status = "differs";
+                        let want = npy::<f32>(&format!("{}/{key}.{suffix}.npy", dir()));
+                        if compare::check(got, &want, Tolerance::Relative(2e-2)).is_ok() {
+                            failures.push(format!(
+                                "{key} ({path}) passes now: take it off NOT_BACKPORTED"
+                            ));
+                        }
                     }
-                    "differs"
                 }
-            };
+            }
             eprintln!(
-                "{key:<32} ran    {before_label:<8} {status:<10} {:>10}  not backported: {what}",
-                "-"
+                "{key:<28} ran    {before_label:<8} {status:<8} {:>18} {:>18}  not backported: {what}",
+                "-", "-"
             );
             continue;
         }
-        let (status, diff) = match (&outcome, reference) {
-            (Ok(got), true) => {
-                let (diff, allowed) = diff_from_google(key, variant, got);
-                if diff <= allowed {
-                    ours += 1;
-                    ("ok", format!("{diff:.2e}"))
-                } else {
-                    failures.push(format!("{key}: max |diff| {diff} (allowed {allowed})"));
-                    ("differs", format!("{diff:.2e}"))
+        let mut cells = Vec::new();
+        let mut ok = true;
+        for (k, ((path, _, suffix), outcome)) in PATHS.iter().zip(&outcomes).enumerate() {
+            let got = match (outcome, reference) {
+                (Ok(got), true) => got,
+                (Ok(_), false) => {
+                    cells.push("-".to_string());
+                    continue;
                 }
-            }
-            (Ok(_), false) => {
-                ours += 1;
-                ("ran", "-".into())
-            }
-            (Err(e), _) => {
-                if reference {
-                    failures.push(format!("{key}: {e}"));
+                (Err(e), _) => {
+                    if reference {
+                        failures.push(format!("{key} ({path}): {e}"));
+                    }
+                    ok = false;
+                    cells.push("error".to_string());
+                    continue;
                 }
-                ("error", "-".into())
+            };
+            let want = npy::<f32>(&format!("{}/{key}.{suffix}.npy", dir()));
+            let report = match compare::diff(got, &want) {
+                Ok(r) => r,
+                Err(e) => {
+                    failures.push(format!("{key} ({path}): {e}"));
+                    ok = false;
+                    cells.push("mismatch".to_string());
+                    continue;
+                }
+            };
+            compared[k] += 1;
+            let observed = report.relative();
+            if update {
+                tolerances.observe(key, path, observed);
             }
-        };
+            let cell = match tolerances.allowed(key, path) {
+                None => {
+                    failures.push(format!(
+                        "{key} ({path}): no tolerance in tolerances.json (observed {observed:.2e}; \
+                         TFLITE_UPDATE_TOLERANCES=1 records it)"
+                    ));
+                    ok = false;
+                    format!("{observed:.1e}/none")
+                }
+                Some(allowed) => {
+                    if let Err(e) = compare::check(got, &want, Tolerance::Relative(allowed)) {
+                        failures.push(format!("{key} ({path}): {e}"));
+                        ok = false;
+                    }
+                    format!("{observed:.1e}/{allowed:.0e}")
+                }
+            };
+            cells.push(cell);
+        }
+        if (reference && ok) || (!reference && outcomes.iter().all(Result::is_ok)) {
+            ours += 1;
+        }
         let ops: Vec<String> = entry["ops"]
             .as_array()
             .unwrap()
             .iter()
             .map(|o| format!("{}/{}", o[0].as_str().unwrap(), o[1]))
             .collect();
+        let status = if !ok {
+            "FAILS"
+        } else if reference {
+            "ok"
+        } else {
+            "ran"
+        };
         eprintln!(
-            "{key:<32} {:<6} {:<8} {status:<10} {diff:>10}  {}",
+            "{key:<28} {:<6} {before_label:<8} {status:<8} {:>18} {:>18}  {}",
             if reference { "ran" } else { "error" },
-            before_label,
+            cells[0],
+            cells.get(1).map_or("", String::as_str),
             ops.join(" ")
         );
     }
+    if update {
+        tolerances.save();
+    }
     eprintln!(
         "{total} models: ai_edge_litert 2.3 runs {}, tflite_runtime 2.14 {before}, this crate \
-         {ours}, not backported {}",
+         {ours}, not backported {}; compared with Google's outputs: {} builtin, {} XNNPACK",
         litert + NOT_BACKPORTED.len(),
-        NOT_BACKPORTED.len()
+        NOT_BACKPORTED.len(),
+        compared[0],
+        compared[1],
     );
     assert!(total >= 80, "the corpus shrank: {total} models");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -173,28 +278,59 @@ fn every_model_google_runs_we_run_with_the_same_outputs() {
         ours, litert,
         "every model Google's runtime runs, we run (but those not backported)"
     );
+    let xnnpack = if cfg!(feature = "xnnpack") { litert } else { 0 };
+    assert_eq!(
+        compared,
+        [litert, xnnpack],
+        "every model Google runs is compared on both paths"
+    );
+}
+
+/// Every tolerance in tolerances.json belongs to a model of the corpus and is at most about 10
+/// times what was observed (or the floor): a bound loosened by hand, or left behind when a
+/// regression was fixed, fails here.
+#[test]
+fn tolerances_sit_near_what_is_observed() {
+    let tolerances = Tolerances::load();
+    let manifest = std::fs::read_to_string(format!("{}/manifest.json", dir())).unwrap();
+    let manifest: Value = serde_json::from_str(&manifest).unwrap();
+    let entries = tolerances.0.as_object().unwrap();
+    assert!(entries.len() >= 80, "{} entries", entries.len());
+    for (key, paths) in entries {
+        assert!(manifest.get(key).is_some(), "{key}: not in the corpus");
+        for (path, t) in paths.as_object().unwrap() {
+            let allowed = t["allowed"].as_f64().unwrap();
+            let largest = t["observed"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v.as_f64().unwrap())
+                .fold(0.0, f64::max);
+            assert_eq!(
+                allowed,
+                bound_for(largest),
+                "{key} {path}: allowed {allowed}, observed at most {largest}: the bound is \
+                 about 10 times the largest observation"
+            );
+        }
+    }
 }
 
 /// GELU runs on XNNPACK (our patch tensorflow/0024; TFLite 2.14's delegate had none): its erf-based
-/// kernel must agree with TFLite's reference kernel (libm `erfc`) and with Google's runtime.
+/// kernel must agree with TFLite's reference kernel (libm `erfc`) and with Google's runtime on
+/// both of its paths.
 #[test]
 fn gelu_on_xnnpack_matches_the_reference_kernel_and_google() {
     let key = "gelu.float32";
     let xnnpack = run(key, "float32", true).unwrap();
     let builtin = run(key, "float32", false).unwrap();
-    let want = npy::<f32>(&format!("{}/{key}.litert.npy", dir()));
-    let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
     assert!(xnnpack.iter().any(|&v| v != 0.0), "all-zero output");
-    let to_builtin = max_diff(&xnnpack, &builtin);
-    let to_google = max_diff(&xnnpack, &want);
-    assert!(
-        to_builtin <= 1e-5 * scale,
-        "XNNPACK vs builtin: {to_builtin}"
-    );
-    assert!(
-        to_google <= 1e-5 * scale,
-        "XNNPACK vs ai_edge_litert: {to_google}"
-    );
+    let tolerance = Tolerance::Relative(1e-5);
+    assert_close("XNNPACK vs builtin", &xnnpack, &builtin, tolerance);
+    for suffix in ["litert", "litert_xnnpack"] {
+        let want = npy::<f32>(&format!("{}/{key}.{suffix}.npy", dir()));
+        assert_close(&format!("XNNPACK vs {suffix}"), &xnnpack, &want, tolerance);
+    }
 }
 
 /// A squeeze-and-excitation block — MEAN over height and width keeping its dims, 1x1 CONV_2D,
@@ -230,10 +366,11 @@ fn a_mean_keeping_its_dims_runs_on_xnnpack() {
         it.invoke().unwrap();
         let got = it.output(0).and_then(|t| t.to_vec::<f32>()).unwrap();
         assert!(got.iter().any(|&v| v != 0.0), "all-zero output");
-        assert!(
-            max_diff(&got, &want) <= 1e-5,
-            "xnnpack {xnnpack}: {}",
-            max_diff(&got, &want)
+        assert_close(
+            &format!("xnnpack {xnnpack}"),
+            &got,
+            &want,
+            Tolerance::Absolute(1e-5),
         );
     }
 }
@@ -286,4 +423,88 @@ fn two_threads_compute_the_same_bits_as_one() {
             }
         }
     }
+}
+
+/// The comparison helpers every parity test uses fail on a NaN or infinity the reference does
+/// not have, and on a length mismatch, whatever the tolerance.
+#[test]
+fn the_comparison_helpers_fail_on_nan_and_on_length() {
+    let want = [0.5f32, -1.0, 2.0];
+    let fails = |got: Vec<f32>| {
+        std::panic::catch_unwind(|| {
+            assert_close("test", &got, &want, Tolerance::Relative(f64::MAX));
+        })
+        .is_err()
+    };
+    assert!(fails(vec![0.5, f32::NAN, 2.0]));
+    assert!(fails(vec![0.5, -1.0, f32::INFINITY]));
+    assert!(fails(vec![0.5, -1.0]));
+    assert!(fails(vec![0.5, -1.0, 2.0, 0.0]));
+    assert!(!fails(vec![0.5, -1.0, 2.5]));
+}
+
+/// `run_model --compare` (the README's parity workflow) exits 1 on a reference with a NaN or of
+/// another length, and 0 on the right one. Skipped where the example was not built.
+#[test]
+fn run_model_compare_fails_on_nan_and_on_length() {
+    let Some(run_model) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("examples").join("run_model")))
+        .filter(|p| p.exists())
+    else {
+        eprintln!("run_model not built: skipped");
+        return;
+    };
+    let data = format!("{}/tflite-sys/tests/data", env!("CARGO_MANIFEST_DIR"));
+    let tmp = std::env::temp_dir().join(format!("tflite-compare-{}", std::process::id()));
+    let x: Vec<f32> = (0..8).map(|i| i as f32).collect();
+    let y: Vec<f32> = x.iter().map(|v| v * 3.0 + 1.5).collect(); // add_mul: x * 3 + 1.5
+    let write = |name: &str, v: &[f32]| {
+        std::fs::create_dir_all(tmp.join(name)).unwrap();
+        let path = tmp.join(name).join(if name == "in" {
+            "input_0.npy"
+        } else {
+            "output_0.npy"
+        });
+        let mut npy = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&[1, v.len() as u64])
+            .writer(std::fs::File::create(path).unwrap())
+            .begin_nd()
+            .unwrap();
+        npy.extend(v.iter().copied()).unwrap();
+        npy.finish().unwrap();
+    };
+    write("in", &x);
+    write("good", &y);
+    let mut nan = y.clone();
+    nan[3] = f32::NAN;
+    write("nan", &nan);
+    write("short", &y[..7]);
+    let status = |reference: &str| {
+        let out = common::command(&run_model)
+            .arg(format!("{data}/add_mul.tflite"))
+            .arg("--input")
+            .arg(tmp.join("in/input_0.npy"))
+            .arg("--output-dir")
+            .arg(tmp.join("out"))
+            .arg("--compare")
+            .arg(tmp.join(reference))
+            .arg("--tolerance")
+            .arg("1e9")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (good, text) = status("good");
+    assert_eq!(good, Some(0), "{text}");
+    for reference in ["nan", "short"] {
+        let (code, text) = status(reference);
+        assert_eq!(code, Some(1), "{reference}: {text}");
+        assert!(text.contains("DIFFERENT"), "{reference}: {text}");
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -1039,6 +1039,10 @@ fn xnnpack_leaves_a_depthwise_convolution_with_a_lying_multiplier() {
     let (builtin_kept, with_xnnpack) = run(true);
     assert!(builtin_kept, "XNNPACK took the depthwise convolution");
     let builtin = run(false).1;
-    let diff = max_diff(&with_xnnpack, &builtin);
-    assert!(diff <= 1e-6, "XNNPACK's run differs by {diff}");
+    common::assert_close(
+        "XNNPACK vs builtin",
+        &with_xnnpack,
+        &builtin,
+        common::Tolerance::Absolute(1e-6),
+    );
 }

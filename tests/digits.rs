@@ -13,6 +13,9 @@
 
 use tflite::{Interpreter, Model};
 
+mod common;
+use common::Tolerance;
+
 fn dir(name: &str) -> String {
     format!("{}/examples/digits/{name}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -86,22 +89,16 @@ fn reference_path(variant: &str, delegated: bool) -> bool {
     delegated || (variant == "int8" && cfg!(any(target_arch = "aarch64", target_arch = "arm")))
 }
 
-fn check(variant: &str, tolerance: f32) {
+fn check(variant: &str, tolerance: Tolerance) {
     let (_, labels) = npy::<i64>("test_labels.npy");
     for xnnpack in [true, false] {
         let (delegated, got) = run(variant, xnnpack).unwrap();
         let want = reference(variant, reference_path(variant, delegated));
-        assert_eq!(got.len(), want.len());
-        let mut worst = 0f32;
-        for (g, w) in got.iter().zip(&want) {
-            for (a, b) in g.iter().zip(w) {
-                worst = worst.max((a - b).abs());
-            }
-        }
-        assert!(
-            worst <= tolerance,
-            "{variant} xnnpack={delegated}: max |diff| {worst} > {tolerance}"
-        );
+        let (got_flat, want_flat) = (got.concat(), want.concat());
+        assert_eq!(got.len(), want.len(), "{variant}: images");
+        let what = format!("{variant} xnnpack={delegated}");
+        let r = common::assert_close(&what, &got_flat, &want_flat, tolerance);
+        eprintln!("{what}: max |diff| {:.2e}", r.max_diff);
         let argmax = |v: &[f32]| {
             v.iter()
                 .enumerate()
@@ -127,17 +124,17 @@ fn check(variant: &str, tolerance: f32) {
 
 #[test]
 fn float32_matches_google_runtime() {
-    check("float32", 1e-5);
+    check("float32", Tolerance::Absolute(1e-5));
 }
 
 #[test]
 fn float16_weights_match_google_runtime() {
-    check("float16", 1e-5);
+    check("float16", Tolerance::Absolute(1e-5));
 }
 
 #[test]
 fn int8_matches_google_runtime_bit_for_bit() {
-    check("int8", 0.0);
+    check("int8", Tolerance::Exact);
 }
 
 #[test]
@@ -146,5 +143,5 @@ fn dynamic_range_matches_google_runtime() {
     // weights), which TFLite 2.14.1 did not have: tflite-sys/vendor/patches/tensorflow/0011 backports it.
     // The hybrid kernel quantizes each input row on the fly and sums int8 products; its float
     // rescaling order differs between builds (SIMD width), so 1e-4 here, not 1e-5.
-    check("dynamic_range", 1e-4);
+    check("dynamic_range", Tolerance::Absolute(1e-4));
 }

@@ -9,6 +9,8 @@ use tflite::custom_op::{CustomOp, OpContext, OpResult};
 use tflite::mediapipe as ops;
 use tflite::{Error, Interpreter, Model};
 
+mod common;
+
 fn npy(name: &str) -> Vec<f32> {
     let path = format!(
         "{}/examples/mediapipe_ops/{name}",
@@ -44,13 +46,14 @@ fn unpool_net(xnnpack: bool) -> Vec<f32> {
     it.output(0).and_then(|t| t.to_vec::<f32>()).unwrap()
 }
 
-fn assert_close(got: &[f32], want: &[f32], tol: f32) {
-    assert_eq!(got.len(), want.len());
+/// Within `tol` relative to each element's magnitude (at least 1); fails on NaN and on a length
+/// mismatch (`tflite::compare`).
+#[track_caller]
+fn assert_close(got: &[f32], want: &[f32], tol: f64) {
+    common::assert_close("outputs", got, want, common::Tolerance::Relative(tol));
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= tol * w.abs().max(1.0),
-            "element {i}: {g} vs {w}"
-        );
+        let bound = common::Tolerance::Absolute(tol * f64::from(w.abs()).max(1.0));
+        common::assert_close(&format!("element {i}"), &[*g], &[*w], bound);
     }
 }
 

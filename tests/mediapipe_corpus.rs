@@ -14,6 +14,7 @@
 
 use serde_json::Value;
 use std::path::PathBuf;
+use tflite::compare::Tolerance;
 use tflite::{Interpreter, Model};
 
 fn here() -> String {
@@ -57,18 +58,6 @@ fn npy(path: &str) -> Vec<f32> {
     npyz::NpyFile::new(file).unwrap().into_vec().unwrap()
 }
 
-/// Largest |ours − reference| over an output, relative to its largest reference magnitude (at
-/// least 1).
-fn relative_diff(got: &[f32], want: &[f32]) -> f32 {
-    assert_eq!(got.len(), want.len());
-    let scale = want.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-    got.iter()
-        .zip(want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max)
-        / scale
-}
-
 /// Allowed relative difference. Every model is float32, and ours and the reference run the
 /// same operators in float32 but sum in different orders (XNNPACK against TFLite's builtin
 /// kernels, two builds of the builtin kernels, two XNNPACK versions): ~1e-6 measured on every
@@ -77,9 +66,9 @@ fn relative_diff(got: &[f32], want: &[f32]) -> f32 {
 /// ~1e-5 grow through the network (Google's own TFLite 2.14 wheel differs from `ai_edge_litert`
 /// there by 1e-4; ours differs on that model's other outputs by < 2e-5). A wrong operator
 /// shows as a difference of the order of the outputs themselves.
-fn tolerance(model: &str) -> f32 {
-    match model {
-        "pose_landmark_full" => 2e-3,
+fn tolerance(model: &str, output: usize) -> f64 {
+    match (model, output) {
+        ("pose_landmark_full", 2) => 2e-3,
         _ => 1e-5,
     }
 }
@@ -146,13 +135,18 @@ fn every_mediapipe_model_runs_and_matches_google() {
             match (run(&path, &shape, xnnpack), known) {
                 (Ok(got), None) => {
                     assert_eq!(got.len(), outputs, "{name}: output count");
-                    let worst = (0..outputs)
-                        .map(|k| {
-                            relative_diff(&got[k], &npy(&format!("{}/{name}.out{k}.npy", here())))
-                        })
-                        .fold(0.0, f32::max);
-                    if worst > tolerance(name) {
-                        failures.push(format!("{name} (xnnpack {xnnpack}): differs by {worst:e}"));
+                    // Each output against its reference, relative to its largest magnitude (at
+                    // least 1); a NaN or length mismatch fails whatever the tolerance.
+                    let mut worst = 0f64;
+                    for (k, got) in got.iter().enumerate() {
+                        let want = npy(&format!("{}/{name}.out{k}.npy", here()));
+                        let allowed = Tolerance::Relative(tolerance(name, k));
+                        match tflite::compare::check(got, &want, allowed) {
+                            Ok(r) => worst = worst.max(r.relative()),
+                            Err(e) => {
+                                failures.push(format!("{name} (xnnpack {xnnpack}) output {k}: {e}"))
+                            }
+                        }
                     }
                     cells.push(format!("{worst:.1e}"));
                 }

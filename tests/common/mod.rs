@@ -16,13 +16,19 @@ pub fn model_f32s(name: &str) -> Vec<f32> {
         .collect()
 }
 
-/// The largest absolute difference between two outputs of one length.
-pub fn max_diff(got: &[f32], want: &[f32]) -> f32 {
-    assert_eq!(got.len(), want.len());
-    got.iter()
-        .zip(want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max)
+pub use tflite::compare::{Comparable, Report, Tolerance};
+
+/// Holds `got` to `want` with `tflite::compare::check` (which fails on a length mismatch and on
+/// a NaN or infinity the other side does not have at the same place) and panics with `what` and
+/// the worst element otherwise. Returns what was measured.
+#[track_caller]
+pub fn assert_close<T: Comparable>(
+    what: &str,
+    got: &[T],
+    want: &[T],
+    tolerance: Tolerance,
+) -> Report {
+    tflite::compare::check(got, want, tolerance).unwrap_or_else(|e| panic!("{what}: {e}"))
 }
 
 pub struct Flatbuffer<'a>(pub &'a [u8]);
@@ -90,4 +96,19 @@ pub fn target_runner() -> Option<String> {
             k.starts_with("CARGO_TARGET_") && k.ends_with("_RUNNER") && k.contains(&arch)
         })
         .map(|(_, runner)| runner)
+}
+
+/// A command running `program`, through cargo's runner for this target when there is one
+/// (e.g. qemu when the tests run cross-compiled: `CARGO_TARGET_<TRIPLE>_RUNNER`).
+pub fn command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    use std::process::Command;
+    match target_runner() {
+        Some(runner) => {
+            let mut words = runner.split_whitespace();
+            let mut c = Command::new(words.next().unwrap());
+            c.args(words).arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
 }

@@ -147,14 +147,29 @@ fn run_bytes(model_bytes: &[u8], dtype: TfLiteType, input: &[u8], xnnpack: bool)
     }
 }
 
+/// Every element within `tol`; fails on a length mismatch and on NaN (`NaN <= tol` is false;
+/// `tflite-sys` cannot use `tflite::compare`, which lives in the crate above it).
+#[track_caller]
 fn assert_close(got: &[f32], want: &[f32], tol: f32) {
-    assert_eq!(got.len(), want.len());
+    assert_eq!(got.len(), want.len(), "length");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
         assert!(
-            (g - w).abs() <= tol,
+            (g - w).abs() <= tol || (g.to_bits() == w.to_bits()),
             "element {i}: got {g}, reference {w} (tolerance {tol})"
         );
     }
+}
+
+#[test]
+fn assert_close_fails_on_nan_infinity_and_length() {
+    let fails = |got: &'static [f32], want: &'static [f32]| {
+        std::panic::catch_unwind(|| assert_close(got, want, 1e9)).is_err()
+    };
+    assert!(fails(&[1.0, f32::NAN], &[1.0, 2.0]));
+    assert!(fails(&[1.0, 2.0], &[1.0, f32::NAN]));
+    assert!(fails(&[f32::INFINITY], &[0.0]));
+    assert!(fails(&[1.0], &[1.0, 2.0]));
+    assert!(!fails(&[1.0, 2.0], &[1.0, 2.5]));
 }
 
 #[test]

@@ -13,12 +13,12 @@
 //! recomputes the bounds (then review the diff: a bound that grows is a regression to explain).
 
 use npyz::WriterBuilder;
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use serde_json::Value;
 use tflite::compare;
 use tflite::{Interpreter, Model};
 
 mod common;
+use common::tolerances::Tolerances;
 use common::{assert_close, model_f32s, Tolerance};
 
 fn dir() -> String {
@@ -29,10 +29,6 @@ fn npy<T: npyz::Deserialize>(path: &str) -> Vec<T> {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     npyz::NpyFile::new(file).unwrap().into_vec().unwrap()
 }
-
-/// The bound for a path whose observed differences are all 0 (bit for bit): a few float32 ulps
-/// of the largest output, for another CPU's kernels (AVX-512 or AVX2, NEON) to round otherwise.
-const TOLERANCE_FLOOR: f64 = 1e-6;
 
 /// The two kernel paths, and the suffix of Google's reference for each.
 const PATHS: [(&str, bool, &str); 2] = [
@@ -68,57 +64,8 @@ fn run(key: &str, input_dtype: &str, xnnpack: bool) -> tflite::Result<Vec<f32>> 
     it.output(0).and_then(|t| t.to_vec::<f32>())
 }
 
-/// About 10 times `observed`, rounded up to two significant digits, at least the floor.
-fn bound_for(observed: f64) -> f64 {
-    let bound = (10.0 * observed).max(TOLERANCE_FLOOR);
-    let exponent = bound.log10().floor() as i32 - 1;
-    let mantissa = (bound / 10f64.powi(exponent) * (1.0 - 1e-12)).ceil();
-    format!("{mantissa}e{exponent}").parse().unwrap()
-}
-
-/// `tests/compat/tolerances.json`: `{key: {path: {"allowed": x, "observed": {arch: y}}}}`.
-struct Tolerances(Value);
-
-impl Tolerances {
-    fn file() -> String {
-        format!("{}/tolerances.json", dir())
-    }
-
-    fn load() -> Self {
-        let text = std::fs::read_to_string(Self::file()).unwrap_or_else(|_| "{}".into());
-        Tolerances(serde_json::from_str(&text).expect("tolerances.json"))
-    }
-
-    fn allowed(&self, key: &str, path: &str) -> Option<f64> {
-        self.0.get(key)?.get(path)?.get("allowed")?.as_f64()
-    }
-
-    /// Records `observed` for this architecture and recomputes the bound.
-    fn observe(&mut self, key: &str, path: &str, observed: f64) {
-        let entry = self
-            .0
-            .as_object_mut()
-            .unwrap()
-            .entry(key)
-            .or_insert(json!({}));
-        let entry = entry
-            .as_object_mut()
-            .unwrap()
-            .entry(path)
-            .or_insert(json!({"observed": {}}));
-        let seen = entry["observed"].as_object_mut().unwrap();
-        // Three significant digits are enough to see a change.
-        let rounded: f64 = format!("{observed:.2e}").parse().unwrap();
-        seen.insert(std::env::consts::ARCH.into(), json!(rounded));
-        let largest = seen.values().filter_map(Value::as_f64).fold(0.0, f64::max);
-        entry["allowed"] = json!(bound_for(largest));
-    }
-
-    fn save(&self) {
-        let sorted: BTreeMap<_, _> = self.0.as_object().unwrap().iter().collect();
-        let text = serde_json::to_string_pretty(&sorted).unwrap();
-        std::fs::write(Self::file(), text + "\n").unwrap();
-    }
+fn tolerances() -> Tolerances {
+    Tolerances::load(format!("{}/tolerances.json", dir()))
 }
 
 #[test]
@@ -127,8 +74,8 @@ fn every_model_google_runs_we_run_with_the_same_outputs_on_both_paths() {
         serde_json::from_str(&std::fs::read_to_string(format!("{}/manifest.json", dir())).unwrap())
             .unwrap();
     let manifest = manifest.as_object().unwrap();
-    let update = std::env::var_os("TFLITE_UPDATE_TOLERANCES").is_some_and(|v| v == "1");
-    let mut tolerances = Tolerances::load();
+    let update = Tolerances::updating();
+    let mut tolerances = tolerances();
     let (mut total, mut before, mut ours, mut litert, mut compared) = (0, 0, 0, 0, [0, 0]);
     let mut failures = Vec::new();
     eprintln!(
@@ -291,29 +238,10 @@ fn every_model_google_runs_we_run_with_the_same_outputs_on_both_paths() {
 /// regression was fixed, fails here.
 #[test]
 fn tolerances_sit_near_what_is_observed() {
-    let tolerances = Tolerances::load();
     let manifest = std::fs::read_to_string(format!("{}/manifest.json", dir())).unwrap();
     let manifest: Value = serde_json::from_str(&manifest).unwrap();
-    let entries = tolerances.0.as_object().unwrap();
-    assert!(entries.len() >= 80, "{} entries", entries.len());
-    for (key, paths) in entries {
-        assert!(manifest.get(key).is_some(), "{key}: not in the corpus");
-        for (path, t) in paths.as_object().unwrap() {
-            let allowed = t["allowed"].as_f64().unwrap();
-            let largest = t["observed"]
-                .as_object()
-                .unwrap()
-                .values()
-                .map(|v| v.as_f64().unwrap())
-                .fold(0.0, f64::max);
-            assert_eq!(
-                allowed,
-                bound_for(largest),
-                "{key} {path}: allowed {allowed}, observed at most {largest}: the bound is \
-                 about 10 times the largest observation"
-            );
-        }
-    }
+    let entries = tolerances().assert_near_observed(|key| manifest.get(key).is_some());
+    assert!(entries >= 160, "{entries} entries");
 }
 
 /// GELU runs on XNNPACK (our patch tensorflow/0024; TFLite 2.14's delegate had none): its erf-based

@@ -4,6 +4,7 @@
 
 pub mod exercise;
 pub mod structure;
+pub mod tolerances;
 
 /// The little-endian float32 values of `tests/models/<name>` (inputs and reference outputs
 /// written by `tests/models/make_models.py`).

@@ -436,3 +436,66 @@ fn run_model_compare_fails_on_nan_and_on_length() {
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// Every committed float data file — Google's reference outputs and the inputs they were
+/// computed from, in every folder of test data — is finite: a NaN or infinity put into any of
+/// them fails here, whichever test reads the file and whatever its tolerance. (The tests that
+/// compare with a reference fail on it too: `tflite::compare` refuses a non-finite value on one
+/// side only.)
+#[test]
+fn every_committed_float_reference_is_finite() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut checked = 0;
+    for folder in [
+        "tests/compat",
+        "tests/models",
+        "tests/mediapipe_corpus",
+        "examples/digits",
+        "examples/mediapipe_ops",
+        "tflite-sys/tests/data",
+    ] {
+        let mut files: Vec<_> = std::fs::read_dir(format!("{root}/{folder}"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for path in files {
+            let name = path.display().to_string();
+            let values: Vec<f64> = match path.extension().and_then(|e| e.to_str()) {
+                Some("f32") => std::fs::read(&path)
+                    .unwrap()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()).into())
+                    .collect(),
+                Some("npy") => {
+                    let open = || npyz::NpyFile::new(std::fs::File::open(&path).unwrap()).unwrap();
+                    let dtype = open().dtype().descr(); // e.g. '<f4'
+                    match dtype.trim_matches(['\'', '<', '|', '=']) {
+                        "f4" => open()
+                            .into_vec::<f32>()
+                            .unwrap()
+                            .into_iter()
+                            .map(f64::from)
+                            .collect(),
+                        "f8" => open().into_vec::<f64>().unwrap(),
+                        "f2" => open()
+                            .into_vec::<tflite::f16>()
+                            .unwrap()
+                            .into_iter()
+                            .map(f64::from)
+                            .collect(),
+                        _ => continue, // integers: every value is finite
+                    }
+                }
+                _ => continue,
+            };
+            assert!(!values.is_empty(), "{name}: empty");
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                panic!("{name}: element {i} is {}", values[i]);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 300, "{checked} files");
+    eprintln!("{checked} float files, all finite");
+}

@@ -225,12 +225,12 @@ fn quantized_int8_model_matches_reference() {
         let got = it.output(0).and_then(|t| t.data::<i8>()).unwrap();
         // Google's runtime ran the same model with XNNPACK; integer kernels may round a
         // requantization differently by one step.
-        for (g, w) in got.iter().zip(&want) {
-            assert!(
-                (*g as i32 - *w as i32).abs() <= 1,
-                "xnnpack={xnnpack}: got {got:?}, reference {want:?}"
-            );
-        }
+        common::assert_close(
+            &format!("xnnpack={xnnpack}"),
+            got,
+            &want[..],
+            common::Tolerance::Absolute(1.0), // one quantum
+        );
         let probs = oq.dequantize_slice(got);
         let sum: f32 = probs.iter().sum();
         assert!((sum - 1.0).abs() < 0.05, "softmax sums to {sum}");
@@ -315,9 +315,7 @@ fn resize_then_reallocate() {
     assert_eq!(it.output(0).map(|t| t.info()).unwrap().shape, [3, 3]);
     let want = read_f32(&model_path("dynamic_batch.out.f32"));
     let got = it.output(0).and_then(|t| t.data::<f32>()).unwrap();
-    for (g, w) in got.iter().zip(&want) {
-        assert!((g - w).abs() < 1e-5, "{got:?} vs {want:?}");
-    }
+    common::assert_close("resized", got, &want, common::Tolerance::Absolute(1e-5));
 }
 
 #[test]
@@ -410,10 +408,9 @@ fn xnnpack_on_and_off_agree() {
         [true, false, true]
     );
     // Stated tolerance: 1e-5 absolute on softmax probabilities, against Google's runtime.
-    for (_, got) in &results {
-        for (g, w) in got.iter().zip(&want) {
-            assert!((g - w).abs() <= 1e-5, "{got:?} vs {want:?}");
-        }
+    for (xnnpack, got) in &results {
+        let what = format!("xnnpack {xnnpack}");
+        common::assert_close(&what, got, &want, common::Tolerance::Absolute(1e-5));
     }
 }
 
@@ -627,9 +624,7 @@ fn one_model_many_threads() {
         .collect();
     for h in handles {
         for got in h.join().unwrap() {
-            for (g, w) in got.iter().zip(&want) {
-                assert!((g - w).abs() <= 1e-5);
-            }
+            common::assert_close("thread", &got, &want, common::Tolerance::Absolute(1e-5));
         }
     }
 }
@@ -779,10 +774,7 @@ fn signature_resize_invalidates_the_interpreter_buffers() {
     run.invoke().unwrap();
     let want = read_f32(&model_path("dynamic_batch.out.f32"));
     let got = run.output(&output).and_then(|t| t.data::<f32>()).unwrap();
-    assert_eq!(got.len(), want.len());
-    for (g, w) in got.iter().zip(&want) {
-        assert!((g - w).abs() < 1e-5, "{got:?} vs {want:?}");
-    }
+    common::assert_close("signature", got, &want, common::Tolerance::Absolute(1e-5));
     drop(run);
     // The interpreter's own views must not use buffers sized before the resize.
     assert!(matches!(

@@ -5,6 +5,7 @@
 //! second thread needs to see a command, so both outcomes are to be expected. Consecutive
 //! invokes get different inputs: a lost tile leaves the previous invoke's values and changes
 //! the output's bits, a lost wake-up hangs. `.ci/tsan` runs this file.
+#![cfg(feature = "xnnpack")]
 
 use tflite::{Interpreter, Model};
 

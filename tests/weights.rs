@@ -247,9 +247,13 @@ fn eight_interpreters_sharing_weights_grow_less_than_private_ones() {
         Ok("private") => return rss_child(false),
         _ => {}
     }
-    // Sanitizers keep freed memory in quarantine, and under qemu (a cargo runner) the
+    // Sanitizers keep freed memory in quarantine and add shadow memory (`.ci/asan` sets
+    // TFLITE_UNDER_VALGRIND, `.ci/tsan` TSAN_OPTIONS), and under qemu (a cargo runner) the
     // resident set is the emulator's: the bound says nothing there.
-    if std::env::var_os("TFLITE_UNDER_VALGRIND").is_some() || common::target_runner().is_some() {
+    if std::env::var_os("TFLITE_UNDER_VALGRIND").is_some()
+        || std::env::var_os("TSAN_OPTIONS").is_some()
+        || common::target_runner().is_some()
+    {
         eprintln!("shared weights' memory: not measured (sanitizer, valgrind or emulator)");
         return;
     }

@@ -216,6 +216,21 @@ pub struct CancelHandle(pub(crate) Arc<Shared>);
 
 impl CancelHandle {
     /// Cancels the running invoke: it returns [`Error::Cancelled`].
+    ///
+    /// What is guaranteed:
+    /// - the invoke running when `cancel` is called returns [`Error::Cancelled`], even if it
+    ///   had already passed TFLite's last check and ran to its end; a cancel while nothing runs
+    ///   does nothing, and no later invoke is affected;
+    /// - TFLite stops only between nodes (and at each iteration of a WHILE loop): on the
+    ///   builtin kernels before the next operator; with XNNPACK (the default) a partition the
+    ///   delegate took is one node, so a graph it took whole is never stopped early — its one
+    ///   node runs to its end (outputs complete) and the invoke then returns `Cancelled` — and
+    ///   a graph it took in parts stops at the next boundary between partitions and builtin
+    ///   nodes ([`Interpreter::execution_plan`](crate::Interpreter::execution_plan) shows them);
+    /// - after a cancelled invoke the outputs are unspecified, and the interpreter is usable: the
+    ///   next invoke computes them afresh.
+    ///
+    /// `tests/cancel.rs` checks each of these, with XNNPACK and without.
     pub fn cancel(&self) {
         self.0.cancel(None, None);
     }

@@ -434,7 +434,10 @@ impl<'m> InterpreterBuilder<'m> {
 /// inference at a time; make one interpreter per thread from a shared [`Model`].
 ///
 /// Tensor views borrow the interpreter, so they cannot outlive it, and [`invoke`](Self::invoke)
-/// takes `&mut self`, so no view can be held across an inference:
+/// takes `&mut self`, so no view can be held across an inference. (The examples below show the
+/// rules; the compiler's exact errors, each beside a twin that compiles, are checked by
+/// `tests/compile_fail.rs`: `view_across_invoke`, `interpreter_not_sync`,
+/// `view_outlives_interpreter`.)
 ///
 /// ```compile_fail,E0502
 /// # fn f(mut it: tflite::Interpreter) -> tflite::Result<()> {

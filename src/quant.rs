@@ -72,7 +72,11 @@ impl QuantizationParams {
     pub fn quantize<T: Quantized>(&self, x: f32) -> T {
         let q = (x / self.scale).round();
         let q = if q.is_nan() { 0.0 } else { q };
-        let v = (q as i64 + self.zero_point as i64).clamp(T::MIN as i64, T::MAX as i64);
+        // `q as i64` saturates (an infinity or 1e30 / a small scale); adding the zero point
+        // must not overflow then.
+        let v = (q as i64)
+            .saturating_add(self.zero_point as i64)
+            .clamp(T::MIN as i64, T::MAX as i64);
         T::from_i32(v as i32)
     }
 

@@ -25,7 +25,8 @@ use std::ptr::NonNull;
 /// ```
 ///
 /// A view cannot be held across [`invoke`](Self::invoke), and the interpreter cannot be used
-/// while a runner is alive:
+/// while a runner is alive (the exact errors are checked by `tests/compile_fail.rs`:
+/// `runner_view_across_invoke`, `interpreter_used_while_runner_alive`):
 ///
 /// ```compile_fail,E0502
 /// # fn f(it: &mut tflite::Interpreter) -> tflite::Result<()> {

@@ -873,3 +873,481 @@ fn failed_allocation_after_resize_is_an_error_not_a_crash() {
         }
     }
 }
+
+/// A flatbuffer object for [`write_flatbuffer`]: a table (field number, value) or a vector.
+enum Fb {
+    Table(Vec<(u16, Field)>),
+    Tables(Vec<Fb>),
+    I32s(Vec<i32>),
+    F32s(Vec<f32>),
+    I64s(Vec<i64>),
+    Str(&'static str),
+}
+
+enum Field {
+    U8(u8),
+    I32(i32),
+    Obj(Fb),
+}
+
+/// Serializes `root` as a `.tflite` file (identifier `TFL3`). Objects are laid out parent first
+/// (every offset points forward, as flatbuffers requires), each table right after its vtable.
+fn write_flatbuffer(root: Fb) -> Vec<u8> {
+    fn align(buf: &mut Vec<u8>, to: usize, after: usize) {
+        while (buf.len() + after) % to != 0 {
+            buf.push(0);
+        }
+    }
+    fn patch(buf: &mut [u8], at: usize, target: usize) {
+        buf[at..at + 4].copy_from_slice(&((target - at) as u32).to_le_bytes());
+    }
+    fn write(buf: &mut Vec<u8>, obj: &Fb) -> usize {
+        let vector = |buf: &mut Vec<u8>, n: usize, elem: usize, bytes: &[u8]| {
+            align(buf, elem.max(4), 4);
+            let at = buf.len();
+            buf.extend((n as u32).to_le_bytes());
+            buf.extend(bytes);
+            at
+        };
+        match obj {
+            Fb::Table(fields) => {
+                let slots = fields.iter().map(|(id, _)| *id + 1).max().unwrap_or(0) as usize;
+                let mut vtable = vec![0u16; 2 + slots];
+                vtable[0] = (4 + 2 * slots) as u16;
+                vtable[1] = (4 + 4 * fields.len()) as u16;
+                for (k, (id, _)) in fields.iter().enumerate() {
+                    vtable[2 + *id as usize] = (4 + 4 * k) as u16;
+                }
+                align(buf, 4, 2 * vtable.len());
+                let vt = buf.len();
+                buf.extend(vtable.iter().flat_map(|v| v.to_le_bytes()));
+                let table = buf.len();
+                buf.extend(((table - vt) as i32).to_le_bytes());
+                let mut children = Vec::new();
+                for (_, field) in fields {
+                    let at = buf.len();
+                    match field {
+                        Field::U8(v) => buf.extend([*v, 0, 0, 0]),
+                        Field::I32(v) => buf.extend(v.to_le_bytes()),
+                        Field::Obj(child) => {
+                            buf.extend([0; 4]);
+                            children.push((at, child));
+                        }
+                    }
+                }
+                for (at, child) in children {
+                    let target = write(buf, child);
+                    patch(buf, at, target);
+                }
+                table
+            }
+            Fb::Tables(items) => {
+                let at = vector(buf, items.len(), 4, &vec![0; 4 * items.len()]);
+                for (k, item) in items.iter().enumerate() {
+                    let target = write(buf, item);
+                    patch(buf, at + 4 + 4 * k, target);
+                }
+                at
+            }
+            Fb::I32s(v) => vector(
+                buf,
+                v.len(),
+                4,
+                &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<_>>(),
+            ),
+            Fb::F32s(v) => vector(
+                buf,
+                v.len(),
+                4,
+                &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<_>>(),
+            ),
+            Fb::I64s(v) => vector(
+                buf,
+                v.len(),
+                8,
+                &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<_>>(),
+            ),
+            Fb::Str(s) => {
+                let at = vector(buf, s.len(), 1, s.as_bytes());
+                buf.push(0);
+                at
+            }
+        }
+    }
+    let mut buf = vec![0u8; 8];
+    buf[4..8].copy_from_slice(b"TFL3");
+    let root_at = write(&mut buf, &root);
+    patch(&mut buf, 0, root_at);
+    align(&mut buf, 8, 0);
+    buf
+}
+
+/// One quantized tensor of [`quantize_model`]: element type (TFLite's `TensorType` and ours),
+/// shape, scales and zero points (one each: per tensor) and the quantized axis.
+struct QuantCase {
+    name: &'static str,
+    tensor_type: u8,
+    shape: Vec<i32>,
+    scales: Vec<f32>,
+    zero_points: Vec<i64>,
+    axis: i32,
+}
+
+fn quant_cases() -> Vec<QuantCase> {
+    vec![
+        QuantCase {
+            name: "int8_per_channel",
+            tensor_type: 9,
+            shape: vec![16, 3],
+            scales: vec![0.5, 0.1, 0.037],
+            zero_points: vec![0, 5, -7],
+            axis: 1,
+        },
+        QuantCase {
+            name: "uint8_per_tensor",
+            tensor_type: 3,
+            shape: vec![16],
+            scales: vec![0.3],
+            zero_points: vec![131],
+            axis: 0,
+        },
+        QuantCase {
+            name: "int16_per_tensor",
+            tensor_type: 7,
+            shape: vec![16],
+            scales: vec![0.0007],
+            zero_points: vec![0],
+            axis: 0,
+        },
+    ]
+}
+
+/// A model made here, for each case: inputs `<name>.real` (float32) -> QUANTIZE -> output
+/// `<name>.quantized`, and input `<name>` (quantized) -> DEQUANTIZE -> output `<name>.real_out`,
+/// the quantized tensors with the case's parameters. TFLite's own kernels then quantize and
+/// dequantize with the parameters the test computes with.
+fn quantize_model(cases: &[QuantCase]) -> Vec<u8> {
+    let quantization = |c: &QuantCase| {
+        Field::Obj(Fb::Table(vec![
+            (2, Field::Obj(Fb::F32s(c.scales.clone()))),
+            (3, Field::Obj(Fb::I64s(c.zero_points.clone()))),
+            (6, Field::I32(c.axis)),
+        ]))
+    };
+    let tensor = |name: &'static str, shape: &[i32], ty: u8, q: Option<Field>| {
+        let mut fields = vec![
+            (0, Field::Obj(Fb::I32s(shape.to_vec()))),
+            (1, Field::U8(ty)),
+            (2, Field::I32(0)),
+            (3, Field::Obj(Fb::Str(name))),
+        ];
+        fields.extend(q.map(|q| (4, q)));
+        Fb::Table(fields)
+    };
+    let names: Vec<[&'static str; 4]> = cases
+        .iter()
+        .map(|c| {
+            let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+            [
+                leak(format!("{}.real", c.name)),
+                leak(format!("{}.quantized", c.name)),
+                c.name,
+                leak(format!("{}.real_out", c.name)),
+            ]
+        })
+        .collect();
+    let (mut tensors, mut inputs, mut outputs, mut ops) = (vec![], vec![], vec![], vec![]);
+    for (c, n) in cases.iter().zip(&names) {
+        let base = tensors.len() as i32;
+        tensors.push(tensor(n[0], &c.shape, 0, None));
+        tensors.push(tensor(n[1], &c.shape, c.tensor_type, Some(quantization(c))));
+        tensors.push(tensor(n[2], &c.shape, c.tensor_type, Some(quantization(c))));
+        tensors.push(tensor(n[3], &c.shape, 0, None));
+        inputs.extend([base, base + 2]);
+        outputs.extend([base + 1, base + 3]);
+        for (opcode, from, to) in [(0, base, base + 1), (1, base + 2, base + 3)] {
+            ops.push(Fb::Table(vec![
+                (0, Field::I32(opcode)),
+                (1, Field::Obj(Fb::I32s(vec![from]))),
+                (2, Field::Obj(Fb::I32s(vec![to]))),
+            ]));
+        }
+    }
+    // BuiltinOperator: QUANTIZE 114, DEQUANTIZE 6 (both below 127: the deprecated byte holds them).
+    let code = |deprecated: u8, builtin: i32| {
+        Fb::Table(vec![
+            (0, Field::U8(deprecated)),
+            (2, Field::I32(1)),
+            (3, Field::I32(builtin)),
+        ])
+    };
+    write_flatbuffer(Fb::Table(vec![
+        (0, Field::I32(3)),
+        (1, Field::Obj(Fb::Tables(vec![code(114, 114), code(6, 6)]))),
+        (
+            2,
+            Field::Obj(Fb::Tables(vec![Fb::Table(vec![
+                (0, Field::Obj(Fb::Tables(tensors))),
+                (1, Field::Obj(Fb::I32s(inputs))),
+                (2, Field::Obj(Fb::I32s(outputs))),
+                (3, Field::Obj(Fb::Tables(ops))),
+            ])])),
+        ),
+        (4, Field::Obj(Fb::Tables(vec![Fb::Table(vec![])]))),
+    ]))
+}
+
+/// TFLite's affine quantization (`reference_ops::AffineQuantize`, `PerChannelQuantize`):
+/// `x / scale` in float, rounded half away from zero (`std::round`), plus the zero point,
+/// clamped to `[lo, hi]`. Written out here, without the crate's rounding.
+fn tflite_quantize(x: f32, scale: f32, zero_point: i64, lo: i64, hi: i64) -> i64 {
+    let r = x / scale;
+    let whole = r.trunc();
+    let away = if (r - whole).abs() >= 0.5 {
+        r.signum()
+    } else {
+        0.0
+    };
+    // Clamped as a float (values past i64's range included), then converted.
+    (whole as f64 + away as f64 + zero_point as f64).clamp(lo as f64, hi as f64) as i64
+}
+
+/// A real value `x` with `x / scale == k` exactly in float, for the first tie `k` of `ks`
+/// that has one (such as 2.5 or -0.5; with some scales no float divides to a given tie).
+fn exactly(ks: &[f32], scale: f32) -> f32 {
+    ks.iter()
+        .find_map(|&k| {
+            let start = k * scale;
+            (0..64i32)
+                .flat_map(|d| [d, -d])
+                .map(|d| f32::from_bits(start.to_bits().wrapping_add_signed(d)))
+                .find(|x| x / scale == k)
+        })
+        .unwrap_or_else(|| panic!("no float x with x / {scale} in {ks:?}"))
+}
+
+/// Real values for one channel: zero, ties either side of zero (where half away from zero,
+/// half to even and floor(x + 0.5) all differ), the ends of the range, past both ends, huge.
+fn probe_values(scale: f32, zero_point: i64, lo: i64, hi: i64) -> Vec<f32> {
+    let to = |q: i64| (q - zero_point) as f32 * scale;
+    vec![
+        0.0,
+        exactly(&[0.5, 1.5], scale),
+        exactly(&[-0.5, -1.5], scale),
+        exactly(&[2.5, 3.5, 4.5, 5.5, 6.5], scale),
+        exactly(&[-2.5, -3.5, -4.5, -5.5, -6.5], scale),
+        f32::from_bits(exactly(&[0.5, 1.5], scale).to_bits() - 1),
+        to(hi),
+        to(lo),
+        to(hi) + 0.49 * scale,
+        to(hi + 1),
+        to(lo - 1),
+        to(hi + 1000),
+        1e30,
+        -1e30,
+        7.3 * scale,
+        -11.6 * scale,
+    ]
+}
+
+#[test]
+fn quantize_from_matches_scale_and_zero_point_arithmetic() {
+    let cases = quant_cases();
+    let model = Model::from_bytes(quantize_model(&cases)).unwrap();
+    // The builtin kernels: XNNPACK's own conversion is not what is checked here.
+    let mut it = Interpreter::builder(&model)
+        .use_xnnpack(false)
+        .build()
+        .unwrap();
+    it.allocate_tensors().unwrap();
+    let mut want = Vec::new();
+    for c in &cases {
+        let (lo, hi) = match c.tensor_type {
+            9 => (-128, 127),
+            3 => (0, 255),
+            _ => (-32768, 32767),
+        };
+        // Element i of a [16, 3] tensor quantized along axis 1 is in channel i % 3.
+        let channels = c.scales.len();
+        let n: usize = c.shape.iter().product::<i32>() as usize;
+        let per_channel: Vec<Vec<f32>> = (0..channels)
+            .map(|ch| probe_values(c.scales[ch], c.zero_points[ch], lo, hi))
+            .collect();
+        let values: Vec<f32> = (0..n)
+            .map(|i| per_channel[i % channels][i / channels])
+            .collect();
+        let expected: Vec<i64> = values
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let ch = i % channels;
+                tflite_quantize(x, c.scales[ch], c.zero_points[ch], lo, hi)
+            })
+            .collect();
+        // Every tie rounds away from zero, and both ends are reached and clamped to.
+        assert!(
+            expected.contains(&lo) && expected.contains(&hi),
+            "{expected:?}"
+        );
+        assert_eq!(
+            expected[3 * channels],
+            c.zero_points[0] + 3,
+            "2.5 rounds to 3"
+        );
+        assert_eq!(
+            expected[4 * channels],
+            c.zero_points[0] - 3,
+            "-2.5 rounds to -3"
+        );
+        assert_eq!(
+            expected[2 * channels],
+            c.zero_points[0] - 1,
+            "-0.5 rounds to -1"
+        );
+        let info = it.input(c.name).unwrap().info();
+        assert_eq!(info.num_elements(), n);
+        match (&info.quantization, channels) {
+            (Quantization::PerTensor(p), 1) => {
+                assert_eq!(
+                    (p.scale, p.zero_point as i64),
+                    (c.scales[0], c.zero_points[0])
+                )
+            }
+            (
+                Quantization::PerChannel {
+                    scales,
+                    zero_points,
+                    axis,
+                },
+                _,
+            ) => {
+                assert_eq!(scales, &c.scales);
+                assert_eq!(
+                    zero_points.iter().map(|z| *z as i64).collect::<Vec<_>>(),
+                    c.zero_points
+                );
+                assert_eq!(*axis, c.axis as usize);
+            }
+            other => panic!("{}: {other:?}", c.name),
+        }
+        it.input_mut(c.name)
+            .unwrap()
+            .quantize_from(&values)
+            .unwrap();
+        it.input_mut(format!("{}.real", c.name).as_str())
+            .unwrap()
+            .copy_from_slice(&values)
+            .unwrap();
+        want.push((c, values, expected));
+    }
+    it.invoke().unwrap();
+    for (c, values, expected) in want {
+        let stored: Vec<i64> = match c.tensor_type {
+            9 => it
+                .input(c.name)
+                .unwrap()
+                .to_vec::<i8>()
+                .unwrap()
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+            3 => it
+                .input(c.name)
+                .unwrap()
+                .to_vec::<u8>()
+                .unwrap()
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+            _ => it
+                .input(c.name)
+                .unwrap()
+                .to_vec::<i16>()
+                .unwrap()
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+        };
+        assert_eq!(stored, expected, "{}: quantize_from of {values:?}", c.name);
+        // TFLite's QUANTIZE kernel agrees on the same values.
+        let quantized = it.output(format!("{}.quantized", c.name).as_str()).unwrap();
+        let by_tflite: Vec<i64> = match c.tensor_type {
+            9 => quantized
+                .to_vec::<i8>()
+                .unwrap()
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+            3 => quantized
+                .to_vec::<u8>()
+                .unwrap()
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+            _ => quantized
+                .to_vec::<i16>()
+                .unwrap()
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+        };
+        // Per channel TFLite runs its reference kernel, which rounds as above. Per tensor it
+        // runs its optimized one (NEON, or NEON_2_SSE on x86), which multiplies by 1 / scale
+        // and rounds ties to even (`vcvtnq_s32_f32`), and on x86 turns values past the int32
+        // range into INT32_MIN (1e30 becomes 0 in uint8): there it agrees off those.
+        let channels = c.scales.len();
+        for (i, &x) in values.iter().enumerate() {
+            let r = x / c.scales[i % channels];
+            let tie = (r - r.trunc()).abs() == 0.5;
+            if channels > 1 || !(tie || r.abs() > 2e9) {
+                assert_eq!(
+                    by_tflite[i], expected[i],
+                    "{}: TFLite's QUANTIZE of {x} (element {i}): {by_tflite:?}",
+                    c.name
+                );
+            }
+        }
+        // Dequantization: (q - zero point) * scale, ours exactly; TFLite's optimized
+        // per-tensor DEQUANTIZE computes q * scale - zero_point * scale, a few units in the last
+        // place of zero_point * scale off.
+        let real: Vec<f32> = expected
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (q - c.zero_points[i % channels]) as f32 * c.scales[i % channels])
+            .collect();
+        assert_eq!(
+            it.input(c.name).unwrap().dequantize().unwrap(),
+            real,
+            "{}",
+            c.name
+        );
+        let out = it.output(format!("{}.real_out", c.name).as_str()).unwrap();
+        let by_tflite = out.to_vec::<f32>().unwrap();
+        assert_eq!(by_tflite.len(), real.len());
+        for (i, (got, want)) in by_tflite.iter().zip(&real).enumerate() {
+            let (scale, zp) = (c.scales[i % channels], c.zero_points[i % channels]);
+            let tolerance =
+                8.0 * f32::EPSILON * scale * (zp.abs() + (expected[i] - zp).abs()) as f32;
+            assert!(
+                (got - want).abs() <= tolerance,
+                "{}: TFLite's DEQUANTIZE of element {i}: {by_tflite:?}, want {real:?}",
+                c.name
+            );
+        }
+    }
+    // The per-tensor int8 input of a converter-made model, with its real parameters.
+    let model = Model::from_file(model_path("quant_int8.tflite")).unwrap();
+    let mut it = ready(&model);
+    let p = it.input(0).unwrap().quantization().per_tensor().unwrap();
+    let n = it.input(0).unwrap().num_elements();
+    let probes = probe_values(p.scale, p.zero_point.into(), -128, 127);
+    let values: Vec<f32> = (0..n).map(|i| probes[i % probes.len()]).collect();
+    it.input_mut(0).unwrap().quantize_from(&values).unwrap();
+    let stored = it.input(0).unwrap().to_vec::<i8>().unwrap();
+    let expected: Vec<i8> = values
+        .iter()
+        .map(|&x| tflite_quantize(x, p.scale, p.zero_point.into(), -128, 127) as i8)
+        .collect();
+    assert_eq!(stored, expected);
+    assert!(expected.contains(&-128) && expected.contains(&127));
+}

@@ -1,5 +1,8 @@
 //! Cancellation and deadlines: a `CancelHandle` stops a running invoke from another thread
-//! with a distinct error, between nodes; the interpreter stays usable.
+//! with a distinct error, between nodes; the interpreter stays usable. On the builtin kernels
+//! (every node a boundary) and on the default XNNPACK path, where a partition XNNPACK took is
+//! one node: a graph it took whole stops only at its end, one it took in parts at the next
+//! boundary.
 
 use std::time::{Duration, Instant};
 use tflite::{CancelHandle, Error, Interpreter, Model};
@@ -8,10 +11,15 @@ use tflite::{CancelHandle, Error, Interpreter, Model};
 /// invoke takes at least 100 ms here: slow enough to interrupt, with work spread over nodes.
 /// Returns the interpreter, the time of one invoke (min of 2) and its outputs.
 fn slow_interpreter(model: &Model) -> (Interpreter, Duration, Vec<f32>) {
-    let mut batch = 128;
+    slow(model, false, 128)
+}
+
+/// `model` with XNNPACK on or off, its batch doubled from `batch` until one invoke takes at
+/// least 100 ms; as [`slow_interpreter`].
+fn slow(model: &Model, xnnpack: bool, mut batch: usize) -> (Interpreter, Duration, Vec<f32>) {
     loop {
         let mut it = Interpreter::builder(model)
-            .use_xnnpack(false)
+            .use_xnnpack(xnnpack)
             .build()
             .unwrap();
         let mut shape = it.input(0).unwrap().shape();
@@ -235,5 +243,151 @@ fn a_loop_without_nodes_is_stopped_by_a_deadline() {
         if timing_is_meaningful() {
             assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
         }
+    }
+}
+
+/// The default path: XNNPACK on (its partitions are nodes).
+#[cfg(feature = "xnnpack")]
+mod xnnpack {
+    use super::*;
+
+    /// Cancels `it`'s invoke `full / 5` after it starts; returns the result and how long it took.
+    fn cancel_after_a_fifth(
+        it: &mut Interpreter,
+        full: Duration,
+    ) -> (tflite::Result<()>, Duration) {
+        let handle = it.cancel_handle();
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(full / 5);
+            handle.cancel();
+        });
+        let t = Instant::now();
+        let result = it.invoke();
+        let took = t.elapsed();
+        canceller.join().unwrap();
+        (result, took)
+    }
+
+    /// The main graph's plan (with a profiling interpreter, which records it).
+    fn plan(model: &Model) -> Vec<tflite::PlanNode> {
+        let it = Interpreter::builder(model).profiling(true).build().unwrap();
+        it.execution_plan().unwrap()
+    }
+
+    fn output(it: &Interpreter) -> Vec<f32> {
+        it.output(0).unwrap().to_vec::<f32>().unwrap()
+    }
+
+    fn set_input(it: &mut Interpreter, x: &[f32]) {
+        it.input_mut(0).unwrap().copy_from_slice(x).unwrap();
+    }
+
+    /// Runs `attempt` on a cancelled invoke of `y` three times at most (see [`within_three`]),
+    /// each time after a full invoke of `x`, whose output is then in the output tensor: `attempt`
+    /// gets the result, the time it took and the output tensor after it.
+    fn cancel_an_invoke_of_y_after_one_of_x(
+        it: &mut Interpreter,
+        full: Duration,
+        x: &[f32],
+        y: &[f32],
+        attempt: impl Fn(tflite::Result<()>, Duration, Vec<f32>) -> Result<(), String>,
+    ) {
+        within_three(|| {
+            set_input(it, x);
+            it.invoke().unwrap();
+            set_input(it, y);
+            let (result, took) = cancel_after_a_fifth(it, full);
+            attempt(result, took, output(it))
+        });
+    }
+
+    /// Two inputs for `it` and their outputs: the one `slow` left, and another.
+    fn two_inputs(it: &mut Interpreter) -> [(Vec<f32>, Vec<f32>); 2] {
+        let x = it.input(0).unwrap().to_vec::<f32>().unwrap();
+        it.invoke().unwrap();
+        let want_x = output(it);
+        let y: Vec<f32> = x.iter().map(|v| 0.5 - v).collect();
+        set_input(it, &y);
+        it.invoke().unwrap();
+        let want_y = output(it);
+        assert_ne!(want_x, want_y);
+        [(x, want_x), (y, want_y)]
+    }
+
+    /// With XNNPACK (the default), a graph it took whole is one node, and TFLite checks for
+    /// cancellation only between nodes: a cancel during the invoke lets that node run to its end
+    /// (the output is complete) and the invoke still returns `Cancelled`, since the cancel came
+    /// while it ran. The interpreter stays usable, with the same outputs.
+    #[test]
+    fn a_graph_taken_whole_is_cancelled_once_its_one_node_ends() {
+        let model = Model::from_file(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/models/residual_prelu.tflite"
+        ))
+        .unwrap();
+        let nodes = plan(&model);
+        assert!(
+            nodes.len() == 1 && nodes[0].delegated,
+            "XNNPACK takes the whole graph: {nodes:?}"
+        );
+        let (mut it, full, _) = slow(&model, true, 16);
+        assert!(it.has_delegate(), "{:?}", it.delegate_skipped());
+        let [(x, want_x), (y, want_y)] = two_inputs(&mut it);
+        cancel_an_invoke_of_y_after_one_of_x(&mut it, full, &x, &y, |result, took, got| {
+            match result {
+                Err(Error::Cancelled) if got == want_y => Ok(()),
+                Err(Error::Cancelled) => Err(format!(
+                    "cancelled after {took:?}, but the output is not the complete one of the \
+                     second input (a full invoke takes {full:?})"
+                )),
+                // Under valgrind the cancelling thread may not be scheduled before the invoke ends.
+                Ok(()) if !timing_is_meaningful() => Ok(()),
+                other => Err(format!(
+                    "{other:?} after {took:?} (a full invoke takes {full:?})"
+                )),
+            }
+        });
+        set_input(&mut it, &x);
+        it.invoke().unwrap();
+        assert_eq!(output(&it), want_x);
+    }
+
+    /// With XNNPACK on a graph it takes in parts (the encoder block: partitions between the
+    /// BATCH_MATMUL and MEAN nodes, which run on the builtin kernels), a cancel stops the invoke at
+    /// the next node boundary: early, and before the last node wrote the output.
+    #[test]
+    fn a_graph_taken_in_parts_stops_at_the_next_node() {
+        let model = encoder();
+        let nodes = plan(&model);
+        let delegated = nodes.iter().filter(|n| n.delegated).count();
+        assert!(
+            delegated >= 2 && nodes.len() > delegated,
+            "partly delegated: {nodes:?}"
+        );
+        let (mut it, full, _) = slow(&model, true, 128);
+        let [(x, want_x), (y, want_y)] = two_inputs(&mut it);
+        cancel_an_invoke_of_y_after_one_of_x(
+            &mut it,
+            full,
+            &x,
+            &y,
+            |result, took, got| match result {
+                Err(Error::Cancelled) if !timing_is_meaningful() => Ok(()),
+                Err(Error::Cancelled) if took < full * 4 / 5 && got != want_y => Ok(()),
+                Ok(()) if !timing_is_meaningful() => Ok(()),
+                other => Err(format!(
+                    "{other:?} after {took:?} (a full invoke takes {full:?}), output complete: {}",
+                    got == want_y
+                )),
+            },
+        );
+        set_input(&mut it, &x);
+        it.invoke().unwrap();
+        assert_eq!(output(&it), want_x);
+        // A deadline on the same path: its own error, and usable afterwards.
+        let err = it.invoke_with_timeout(full / 5).unwrap_err();
+        assert!(matches!(err, Error::DeadlineExceeded { .. }), "{err}");
+        it.invoke().unwrap();
+        assert_eq!(output(&it), want_x);
     }
 }

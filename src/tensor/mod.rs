@@ -58,7 +58,9 @@ impl TensorInfo {
 /// # Ok(()) }
 /// ```
 ///
-/// No view survives a resize or a reallocation (both need `&mut`):
+/// No view survives a resize or a reallocation (both need `&mut`; the exact errors of this and
+/// the next examples are checked by `tests/compile_fail.rs`: `view_across_resize`,
+/// `op_output_across_resize`, `two_writable_views`):
 ///
 /// ```compile_fail,E0502
 /// # fn f(it: &mut tflite::Interpreter) -> tflite::Result<()> {

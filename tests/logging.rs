@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::Mutex;
 use tflite::{Interpreter, Model};
 
@@ -35,20 +34,6 @@ fn add_mul() -> Model {
     .unwrap()
 }
 
-/// A command running `program`, through cargo's runner for this target when there is one
-/// (e.g. qemu when the tests run cross-compiled: `CARGO_TARGET_<TRIPLE>_RUNNER`).
-fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
-    match common::target_runner() {
-        Some(runner) => {
-            let mut words = runner.split_whitespace();
-            let mut c = Command::new(words.next().unwrap());
-            c.args(words).arg(program);
-            c
-        }
-        None => Command::new(program),
-    }
-}
-
 /// What a child process (this test binary, re-run in `CHILD` mode) printed on stderr.
 fn child_stderr(mode: &str) -> String {
     child_stderr_of("tflite_lines_go_to_log_not_stderr", mode)
@@ -56,7 +41,7 @@ fn child_stderr(mode: &str) -> String {
 
 /// What test `test` printed on stderr, re-run in a child process in `CHILD` mode `mode`.
 fn child_stderr_of(test: &str, mode: &str) -> String {
-    let out = command(std::env::current_exe().unwrap())
+    let out = common::command(std::env::current_exe().unwrap())
         .args(["--exact", test, "--nocapture"])
         .env("TFLITE_RS_LOGGING_CHILD", mode)
         .output()
@@ -112,7 +97,7 @@ fn tflite_lines_go_to_log_not_stderr() {
         .and_then(|deps| deps.parent())
         .map(|dir| dir.join("examples").join("run_model"));
     if let Some(run_model) = examples.filter(|p| p.exists()) {
-        let out = command(run_model)
+        let out = common::command(run_model)
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/tflite-sys/tests/data/add_mul.tflite"

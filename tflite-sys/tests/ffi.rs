@@ -1,5 +1,7 @@
 //! Calls the raw C API end to end on committed models (made by tests/data/make_models.py) and
-//! compares with the outputs Google's runtime gave for the same inputs.
+//! compares with the outputs Google's runtime gave for the same inputs. Without the `xnnpack`
+//! feature the XNNPACK tests are left out, and the models and helpers only they use go unused.
+#![cfg_attr(not(feature = "xnnpack"), allow(dead_code))]
 
 use std::ffi::{c_void, CStr};
 use std::ptr;
@@ -232,6 +234,7 @@ fn conv_dense_matches_reference_on_builtin_kernels() {
 }
 
 #[test]
+#[cfg(feature = "xnnpack")]
 fn conv_dense_runs_through_xnnpack() {
     let x = f32s(include_bytes!("data/conv_dense.in.f32"));
     let want = f32s(include_bytes!("data/conv_dense.out.f32"));
@@ -256,6 +259,7 @@ fn corrupt_model_is_refused() {
 }
 
 #[test]
+#[cfg(feature = "xnnpack")]
 fn gelu_runs_through_xnnpack() {
     let x = f32s(include_bytes!("data/dense_gelu.in.f32"));
     let want = f32s(include_bytes!("data/dense_gelu.out.f32"));
@@ -275,6 +279,7 @@ fn gelu_runs_through_xnnpack() {
 }
 
 #[test]
+#[cfg(feature = "xnnpack")]
 fn per_channel_int8_fully_connected_runs_through_xnnpack() {
     let x = include_bytes!("data/dense_int8.in.i8");
     let want = include_bytes!("data/dense_int8.out.i8");
@@ -303,6 +308,7 @@ fn assert_i8_within_one(got: &[u8], want: &[u8]) {
 }
 
 #[test]
+#[cfg(feature = "xnnpack")]
 fn per_tensor_bias_beside_per_channel_weights_stays_on_the_builtin_kernel() {
     let x = include_bytes!("data/dense_int8.in.i8");
     let want = include_bytes!("data/dense_int8.out.i8");

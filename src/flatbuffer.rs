@@ -163,6 +163,15 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 .map_or_else(|| "?".to_string(), crate::ops::builtin_name)
         })
         .collect();
+    // The custom code of each operator code (empty for builtins).
+    let custom_codes: Vec<Vec<u8>> = (0..op_names.len())
+        .map(|k| {
+            fb.table(codes, k)
+                .and_then(|c| fb.bytes(c, OPCODE_CUSTOM))
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default()
+        })
+        .collect();
     // The subgraphs each subgraph's IF, WHILE and CALL_ONCE operators run.
     let mut calls: Vec<Vec<usize>> = vec![Vec::new(); n];
     // Each subgraph's first input that is a constant, if any.
@@ -309,6 +318,24 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 .map_or("?", String::as_str);
             let inputs = indices(op, OPERATOR_INPUTS)?;
             let outputs = indices(op, OPERATOR_OUTPUTS)?;
+            // TFLite's own custom kernels read their FlexBuffer options without a bound.
+            if name == "CUSTOM" {
+                let code = fb
+                    .field(op, OPERATOR_OPCODE_INDEX)
+                    .map_or(Some(0), |p| fb.u32_at(p))
+                    .and_then(|c| custom_codes.get(c))
+                    .map_or(&[][..], Vec::as_slice);
+                if let Some(keys) = flexbuffer_keys(code) {
+                    let options = fb.bytes(op, OPERATOR_CUSTOM_OPTIONS).unwrap_or_default();
+                    check_custom_options(options, keys).map_err(|why| {
+                        format!(
+                            "operator {o} of subgraph {s} ({}) has options TFLite's kernel \
+                             cannot read safely: {why}",
+                            String::from_utf8_lossy(code)
+                        )
+                    })?;
+                }
+            }
             // The subgraph-index fields, and the options table they must be read from.
             let (callees, options_type): (&[usize], u8) = match name {
                 "IF" => (&[0, 1], OPTIONS_IF),
@@ -790,6 +817,53 @@ fn converts_floats(name: &str) -> bool {
     )
 }
 
+/// The option keys each custom operator TFLite 2.14 registers itself reads from its FlexBuffer
+/// map (`AddCustom` in tensorflow/lite/core/kernels/register.cc), or `None` for other codes.
+fn flexbuffer_keys(code: &[u8]) -> Option<&'static [&'static str]> {
+    Some(match code {
+        b"AudioSpectrogram" => &["window_size", "stride", "magnitude_squared"],
+        b"Mfcc" => &[
+            "upper_frequency_limit",
+            "lower_frequency_limit",
+            "filterbank_channel_count",
+            "dct_coefficient_count",
+        ],
+        b"NumericVerify" => &["tolerance", "log_if_failed"],
+        b"TFLite_Detection_PostProcess" => &[
+            "max_detections",
+            "max_classes_per_detection",
+            "detections_per_class",
+            "use_regular_nms",
+            "nms_score_threshold",
+            "nms_iou_threshold",
+            "num_classes",
+            "y_scale",
+            "x_scale",
+            "h_scale",
+            "w_scale",
+        ],
+        _ => return None,
+    })
+}
+
+/// Checks what TFLite's FlexBuffer reader would touch in a custom operator's options, which it
+/// reads without bounds (a mutated AudioSpectrogram's options: SIGSEGV): the root is a map,
+/// every key lies in the buffer with its NUL (the lookup is a binary search over all of them),
+/// and each value the kernel reads is a number in the buffer.
+fn check_custom_options(options: &[u8], keys: &[&str]) -> Result<(), String> {
+    let map = crate::flexbuffer::Options::parse(options)?;
+    // A key no map holds: looking it up reads every key.
+    map.get("\u{1}")?;
+    for key in keys {
+        if let Some(value) = map.get(key)? {
+            value
+                .as_f64()
+                .map_err(|why| format!("its \"{key}\": {why}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// The zero points an element type (schema `TensorType`) can hold: int8, uint8, int16,
 /// uint16 and int4 tensors; `None` for the others.
 fn zero_point_range(ty: u8) -> Option<std::ops::RangeInclusive<i64>> {
@@ -907,6 +981,7 @@ const OPCODE_BUILTIN: usize = 3;
 const OPERATOR_OPCODE_INDEX: usize = 0;
 const OPERATOR_BUILTIN_OPTIONS_TYPE: usize = 3;
 const OPERATOR_BUILTIN_OPTIONS: usize = 4;
+const OPERATOR_CUSTOM_OPTIONS: usize = 5;
 /// The schema's `BuiltinOptions` union tags of the operators that run subgraphs.
 const OPTIONS_IF: u8 = 92;
 const OPTIONS_WHILE: u8 = 93;

@@ -7,6 +7,15 @@ use crate::quant::{Quantization, QuantizationParams};
 use crate::tensor::TensorInfo;
 use crate::DataType;
 
+// The checked FlexBuffer reader, for the options of TFLite's own custom kernels; it is the
+// crate's module when MediaPipe's ops are built in, else compiled here.
+#[cfg(feature = "mediapipe")]
+use crate::flexbuffer;
+#[cfg(not(feature = "mediapipe"))]
+#[allow(dead_code)]
+#[path = "flexbuffer.rs"]
+mod flexbuffer;
+
 /// A view of a flatbuffer; every accessor returns `None` rather than read out of bounds.
 pub(crate) struct Flatbuffer<'a>(pub(crate) &'a [u8]);
 
@@ -851,7 +860,7 @@ fn flexbuffer_keys(code: &[u8]) -> Option<&'static [&'static str]> {
 /// every key lies in the buffer with its NUL (the lookup is a binary search over all of them),
 /// and each value the kernel reads is a number in the buffer.
 fn check_custom_options(options: &[u8], keys: &[&str]) -> Result<(), String> {
-    let map = crate::flexbuffer::Options::parse(options)?;
+    let map = flexbuffer::Options::parse(options)?;
     // A key no map holds: looking it up reads every key.
     map.get("\u{1}")?;
     for key in keys {

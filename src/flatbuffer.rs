@@ -422,21 +422,27 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
             }
             // A float kernel writes float32: it writes 4 bytes per element into any output,
             // whatever its type says (SOFTMAX's float kernel, given an int8 output, wrote past
-            // it). Only the operators that convert types may write another type.
-            if !converts_floats(name) {
-                let reads_floats = inputs.iter().any(|&t| types.get(t) == Some(&TYPE_FLOAT32));
-                if let Some((k, &t)) = outputs
-                    .iter()
-                    .enumerate()
-                    .find(|&(_, &t)| types.get(t).is_some_and(|&ty| ty != TYPE_FLOAT32))
-                    .filter(|_| reads_floats)
-                {
-                    return Err(format!(
-                        "operator {o} of subgraph {s} ({name}) reads float32 but its output {k} \
-                         is tensor {t} of type {}, and {name} writes float32 when it reads float32",
-                        type_name(types[t])
-                    ));
-                }
+            // it). Only the operators that convert types may write another type; LSH_PROJECTION
+            // writes int32 without looking at its output's type.
+            let reads_floats = inputs.iter().any(|&t| types.get(t) == Some(&TYPE_FLOAT32));
+            let writes = |ty: u8| match name {
+                "LSH_PROJECTION" => ty == TYPE_INT32,
+                _ => converts_floats(name) || !reads_floats || ty == TYPE_FLOAT32,
+            };
+            if let Some((k, &t)) = outputs
+                .iter()
+                .enumerate()
+                .find(|&(_, &t)| types.get(t).is_some_and(|&ty| !writes(ty)))
+            {
+                let wants = match name {
+                    "LSH_PROJECTION" => "int32",
+                    _ => "float32 when it reads float32",
+                };
+                return Err(format!(
+                    "operator {o} of subgraph {s} ({name}) reads float32 but its output {k} \
+                     is tensor {t} of type {}, and {name} writes {wants}",
+                    type_name(types[t])
+                ));
             }
             for (k, &t) in outputs.iter().enumerate() {
                 if t == NO_TENSOR && !may_omit_output(name) {
@@ -788,9 +794,10 @@ fn check_strings(data: &[u8]) -> Result<(), String> {
 /// Whether builtin `name` may write outputs of another type than float32 when it reads a
 /// float32 input: the operators that convert (QUANTIZE, CAST, BITCAST), compare, index or
 /// count (ARG_MAX, the comparisons, SHAPE, RANK, UNIQUE's and TOPK_V2's indices, WHERE,
-/// NON_MAX_SUPPRESSION's indices, BUCKETIZE, MULTINOMIAL, LSH_PROJECTION, HASHTABLE_LOOKUP's
-/// hits), RFFT2D (complex), and control flow and custom operators, which decide for
-/// themselves. Every other builtin kernel of TFLite 2.14 computes a float32 input in float32
+/// NON_MAX_SUPPRESSION's indices, BUCKETIZE, MULTINOMIAL, HASHTABLE_LOOKUP's hits), RFFT2D
+/// (complex), and control flow and custom operators, which decide for themselves (the others
+/// check or set their output's type in Prepare; LSH_PROJECTION, which does not, is checked
+/// apart). Every other builtin kernel of TFLite 2.14 computes a float32 input in float32
 /// and writes float32 (the hybrid ones too: float32 in, int8 weights, float32 out).
 fn converts_floats(name: &str) -> bool {
     matches!(
@@ -815,7 +822,6 @@ fn converts_floats(name: &str) -> bool {
             | "NON_MAX_SUPPRESSION_V5"
             | "BUCKETIZE"
             | "MULTINOMIAL"
-            | "LSH_PROJECTION"
             | "HASHTABLE_LOOKUP"
             | "RFFT2D"
             | "IF"
@@ -965,6 +971,7 @@ const TENSOR_TYPE: usize = 1;
 /// tensors TFLite allocates no data buffer for (dynamic tensors, given memory only by the
 /// kernels that handle them).
 const TYPE_FLOAT32: u8 = 0;
+const TYPE_INT32: u8 = 2;
 const TYPE_STRING: u8 = 5;
 const TYPE_RESOURCE: u8 = 13;
 const TYPE_VARIANT: u8 = 14;

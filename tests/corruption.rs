@@ -1177,3 +1177,38 @@ fn tensors_without_data_are_only_for_the_kernels_that_handle_them() {
     assert_eq!(it.output(0).unwrap().strings().unwrap(), [b"two".to_vec()]);
     assert_eq!(it.output(1).unwrap().data::<i64>().unwrap(), &[3i64][..]);
 }
+
+/// LSH_PROJECTION writes int32 buckets without looking at its output's type: typed INT8, its
+/// output got 4 bytes per element written into 1. Refused at load (src/flatbuffer.rs); the
+/// valid model runs and gives what TFLite 2.14.1's own Python runtime gives on a zero input.
+/// Models by `tests/fuzz_regressions/make_resource_cases.py`.
+#[test]
+fn lsh_projection_writes_int32() {
+    let err = Model::from_bytes(data(
+        "tests/fuzz_regressions/lsh_projection_int8_output.tflite",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("operator 0 of subgraph 0 (LSH_PROJECTION)")
+            && err.contains("output 0 is tensor 2 of type INT8, and LSH_PROJECTION writes int32"),
+        "{err}"
+    );
+    let model = Model::from_bytes(data("tests/fuzz_regressions/lsh_projection.tflite")).unwrap();
+    for xnnpack in [false, true] {
+        let mut it = Interpreter::builder(&model)
+            .use_xnnpack(xnnpack)
+            .build()
+            .unwrap();
+        it.allocate_tensors().unwrap();
+        it.input_mut(0)
+            .unwrap()
+            .copy_from_slice(&[0i32; 3])
+            .unwrap();
+        it.invoke().unwrap();
+        assert_eq!(
+            it.output(0).unwrap().data::<i32>().unwrap(),
+            &[2, 7, 8, 12][..]
+        );
+    }
+}

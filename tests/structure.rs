@@ -40,7 +40,7 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
         files.extend(names);
     }
     // Valid models holding what the others do not (resources, a hash table, TFLite's own
-    // custom operators' options, sparse constants, constants at offsets): made by
+    // custom operators' options, sparse constants, constants at offsets, LSH_PROJECTION): made by
     // tests/fuzz_regressions/make_resource_cases.py.
     for name in [
         "resource_variable",
@@ -48,6 +48,7 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
         "audio_mfcc",
         "densify_sparse_constants",
         "constants_at_offsets",
+        "lsh_projection",
     ] {
         files.push(format!("{root}/tests/fuzz_regressions/{name}.tflite").into());
     }

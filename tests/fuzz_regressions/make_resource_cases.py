@@ -4,7 +4,8 @@ imported and looked up: tests/corruption.rs,
 `tensors_without_data_are_only_for_the_kernels_that_handle_them`, which also replays
 SOFTMAX writing into a RESOURCE output, the other structure-aware mutator's find), custom
 options parsed by TFLite's own custom operators (AudioSpectrogram -> Mfcc), a sparse constant
-(DENSIFY) and constants stored past the flatbuffer at an offset (the > 2 GB layout). All are
+(DENSIFY), constants stored past the flatbuffer at an offset (the > 2 GB layout) and
+LSH_PROJECTION (valid, and with an int8 output its kernel writes int32 into). The valid ones are
 seeds of the structure-aware mutator too (tests/structure.rs), so the schema's rarer fields get
 mutated.
 
@@ -266,3 +267,18 @@ assert len(out) <= size
 out += bytes(size - len(out)) + tail[0] + bytes(32 - len(tail[0])) + tail[1]
 with open(OUT + "constants_at_offsets.tflite", "wb") as f:
     f.write(out)
+
+# LSH_PROJECTION (sparse): a float32 hash [4, 2] over an int32 input [3]: 4 int32 buckets. Its
+# kernel writes int32 without looking at its output's type: as int8, it wrote past the output.
+for name, out_type in [("lsh_projection.tflite", s.TensorType.INT32),
+                       ("lsh_projection_int8_output.tflite", s.TensorType.INT8)]:
+    m = empty()
+    hash_ = tensor(m, [4, 2], data=np.array([0.1, -0.3, 0.5, 0.7, -0.9, 1.1, 1.3, -1.5],
+                                            dtype=np.float32).tobytes())
+    x = tensor(m, [3], s.TensorType.INT32)
+    y = tensor(m, [4], out_type)
+    options = s.LSHProjectionOptionsT()
+    options.type = s.LSHProjectionType.SPARSE
+    op(m, B.LSH_PROJECTION, [hash_, x], [y], s.BuiltinOptions.LSHProjectionOptions, options)
+    io(m, [x], [y])
+    save(m, name)

@@ -335,6 +335,9 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                     .and_then(|c| custom_codes.get(c))
                     .map_or(&[][..], Vec::as_slice);
                 if let Some(keys) = flexbuffer_keys(code) {
+                    // Only inline options reach the kernel: TFLite's C API builds the
+                    // interpreter from the bare flatbuffer, so options stored at an offset
+                    // (models past 2 GB) reach it as none, read through null.
                     let options = fb.bytes(op, OPERATOR_CUSTOM_OPTIONS).unwrap_or_default();
                     check_custom_options(options, keys).map_err(|why| {
                         format!(

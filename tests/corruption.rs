@@ -1212,3 +1212,69 @@ fn lsh_projection_writes_int32() {
         );
     }
 }
+
+/// The valid models that hold the schema's rarer fields (made by
+/// `tests/fuzz_regressions/make_resource_cases.py`, seeds of the structure test): TFLite's own
+/// custom kernels and sparse constants compute what TFLite 2.14.1's own Python runtime
+/// computes; what lies past the flatbuffer (the layout of models over 2 GB) does not reach the
+/// kernels through TFLite's C API.
+#[test]
+fn valid_models_with_the_rarer_fields_run() {
+    let run = |file: &str, xnnpack: bool, input: &[f32]| -> tflite::Result<Vec<Vec<f32>>> {
+        let model = Model::from_bytes(data(&format!("tests/fuzz_regressions/{file}")))?;
+        let mut it = Interpreter::builder(&model).use_xnnpack(xnnpack).build()?;
+        it.allocate_tensors()?;
+        it.input_mut(0)?.copy_from_slice(input)?;
+        it.invoke()?;
+        (0..it.output_count())
+            .map(|k| it.output(k)?.to_vec::<f32>())
+            .collect()
+    };
+    let wave: Vec<f32> = (0..64).map(|k| (k as f32 * 0.3).sin()).collect();
+    // The first frame's 13 coefficients in Google's runtime (builtin kernels, same input).
+    let want = [
+        -2.116676e+02,
+        -1.518876e+01,
+        -7.853447e+00,
+        1.466093e+00,
+        5.043691e-01,
+        1.282221e+01,
+        -5.355440e+00,
+        -1.204449e+01,
+        -2.971032e+00,
+        2.761688e+01,
+        -1.838125e+01,
+        -8.415999e-01,
+        -3.667012e-01,
+    ];
+    for xnnpack in [false, true] {
+        let y = run("audio_mfcc.tflite", xnnpack, &wave).unwrap();
+        assert_eq!(y[0].len(), 7 * 13);
+        for (k, (got, want)) in y[0].iter().zip(want).enumerate() {
+            // (Fails on NaN too.)
+            assert!(
+                (got - want).abs() <= 1e-2,
+                "coefficient {k}: {got} vs {want}"
+            );
+        }
+        // TFLite's C API builds interpreters from the bare flatbuffer, without the file
+        // around it: constants stored past it have no data there, an error at invoke.
+        let err = run("constants_at_offsets.tflite", xnnpack, &[1.5; 6]).unwrap_err();
+        assert!(err.to_string().contains("lacks data"), "{err}");
+    }
+    // For the same reason, options stored past the flatbuffer reach a custom kernel as none
+    // (null, 0): AudioSpectrogram read before that null (SIGSEGV). Refused at load.
+    let err = Model::from_bytes(data(
+        "tests/fuzz_regressions/audio_mfcc_options_at_offsets.tflite",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("(AudioSpectrogram) has options"), "{err}");
+    // Google's runtime with XNNPACK fails to set up this model's runtime; the builtin kernels
+    // give the dense matrices.
+    let y = run("densify_sparse_constants.tflite", false, &[0.0; 16]).unwrap();
+    let mut want = vec![0.0; 16];
+    (want[0], want[6], want[13]) = (1.0, 2.0, 3.0);
+    assert_eq!(y, [want, vec![5.0, 0.0, 6.0, 0.0, 0.0, 7.0, 0.0, 8.0]]);
+    let _ = run("densify_sparse_constants.tflite", true, &[0.0; 16]);
+}

@@ -3,7 +3,9 @@ tensors with no data buffer (a resource variable assigned and read back; a hash 
 imported and looked up: tests/corruption.rs,
 `tensors_without_data_are_only_for_the_kernels_that_handle_them`, which also replays
 SOFTMAX writing into a RESOURCE output, the other structure-aware mutator's find), custom
-options parsed by TFLite's own custom operators (AudioSpectrogram -> Mfcc), a sparse constant
+options parsed by TFLite's own custom operators (AudioSpectrogram -> Mfcc; and the same with
+the options stored past the flatbuffer, which TFLite's C API passes to the kernel as none), a
+sparse constant
 (DENSIFY), constants stored past the flatbuffer at an offset (the > 2 GB layout) and
 LSH_PROJECTION (valid, and with an int8 output its kernel writes int32 into). The valid ones are
 seeds of the structure-aware mutator too (tests/structure.rs), so the schema's rarer fields get
@@ -282,3 +284,30 @@ for name, out_type in [("lsh_projection.tflite", s.TensorType.INT32),
     op(m, B.LSH_PROJECTION, [hash_, x], [y], s.BuiltinOptions.LSHProjectionOptions, options)
     io(m, [x], [y])
     save(m, name)
+
+# The AudioSpectrogram -> Mfcc model with both operators' options stored after the flatbuffer
+# (large_custom_options_offset and _size, the layout of models past 2 GB).
+m = load(OUT + "audio_mfcc.tflite")
+payloads = [bytes(o.customOptions) for o in m.subgraphs[0].operators]
+for o in m.subgraphs[0].operators:
+    o.customOptions = None
+    o.largeCustomOptionsOffset = 1 << 20
+    o.largeCustomOptionsSize = 1
+b = flatbuffers.Builder(0)
+b.Finish(m.Pack(b), file_identifier=b"TFL3")
+at = (len(b.Output()) + 15) // 16 * 16
+offsets = []
+for p in payloads:
+    offsets.append(at)
+    at = (at + len(p) + 15) // 16 * 16
+for o, off, p in zip(m.subgraphs[0].operators, offsets, payloads):
+    o.largeCustomOptionsOffset = off
+    o.largeCustomOptionsSize = len(p)
+b = flatbuffers.Builder(0)
+b.Finish(m.Pack(b), file_identifier=b"TFL3")
+out = bytearray(b.Output())
+for off, p in zip(offsets, payloads):
+    assert len(out) <= off
+    out += bytes(off - len(out)) + p
+with open(OUT + "audio_mfcc_options_at_offsets.tflite", "wb") as f:
+    f.write(out)

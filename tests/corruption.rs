@@ -1232,7 +1232,7 @@ fn valid_models_with_the_rarer_fields_run() {
     };
     let wave: Vec<f32> = (0..64).map(|k| (k as f32 * 0.3).sin()).collect();
     // The first frame's 13 coefficients in Google's runtime (builtin kernels, same input).
-    let want = [
+    let want: [f64; 13] = [
         -2.116676e+02,
         -1.518876e+01,
         -7.853447e+00,
@@ -1253,7 +1253,7 @@ fn valid_models_with_the_rarer_fields_run() {
         for (k, (got, want)) in y[0].iter().zip(want).enumerate() {
             // (Fails on NaN too.)
             assert!(
-                (got - want).abs() <= 1e-2,
+                (f64::from(*got) - want).abs() <= 1e-2,
                 "coefficient {k}: {got} vs {want}"
             );
         }

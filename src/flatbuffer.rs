@@ -7,6 +7,15 @@ use crate::quant::{Quantization, QuantizationParams};
 use crate::tensor::TensorInfo;
 use crate::DataType;
 
+// The checked FlexBuffer reader, for the options of TFLite's own custom kernels; it is the
+// crate's module when MediaPipe's ops are built in, else compiled here.
+#[cfg(feature = "mediapipe")]
+use crate::flexbuffer;
+#[cfg(not(feature = "mediapipe"))]
+#[allow(dead_code)]
+#[path = "flexbuffer.rs"]
+mod flexbuffer;
+
 /// A view of a flatbuffer; every accessor returns `None` rather than read out of bounds.
 pub(crate) struct Flatbuffer<'a>(pub(crate) &'a [u8]);
 
@@ -163,6 +172,15 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 .map_or_else(|| "?".to_string(), crate::ops::builtin_name)
         })
         .collect();
+    // The custom code of each operator code (empty for builtins).
+    let custom_codes: Vec<Vec<u8>> = (0..op_names.len())
+        .map(|k| {
+            fb.table(codes, k)
+                .and_then(|c| fb.bytes(c, OPCODE_CUSTOM))
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default()
+        })
+        .collect();
     // The subgraphs each subgraph's IF, WHILE and CALL_ONCE operators run.
     let mut calls: Vec<Vec<usize>> = vec![Vec::new(); n];
     // Each subgraph's first input that is a constant, if any.
@@ -173,6 +191,7 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
         // Tensors that hold data before any operator runs.
         let mut ready = Vec::with_capacity(n_tensors);
         let mut constants = Vec::with_capacity(n_tensors);
+        let mut variables = Vec::with_capacity(n_tensors);
         // Tensors readable without a writer only because they are empty.
         let mut empty_only = Vec::with_capacity(n_tensors);
         let mut types = Vec::with_capacity(n_tensors);
@@ -216,6 +235,22 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                     }
                 }
             }
+            // A sparse tensor's parameters say where each value it holds goes; TFLite's
+            // densifying code follows them unchecked (the full verifier that checks them,
+            // tensorflow/lite/core/tools/verifier.cc, is not what a model load runs).
+            if let Some(sparsity) = fb.field(tensor, TENSOR_SPARSITY).and_then(|p| fb.deref(p)) {
+                let buffer = fb
+                    .field(tensor, TENSOR_BUFFER)
+                    .and_then(|f| fb.u32_at(f))
+                    .filter(|&b| b < n_buffers)
+                    .and_then(|b| fb.table(buffers, b))
+                    .and_then(|b| fb.vector(b, BUFFER_DATA))
+                    .map_or(0, |(_, len)| len);
+                let shape = fb.words(tensor, TENSOR_SHAPE).ok_or_else(bad)?;
+                check_sparsity(&fb, sparsity, &shape, types[t], buffer).map_err(|why| {
+                    format!("tensor {t} of subgraph {s} has sparsity parameters that {why}")
+                })?;
+            }
             let constant = fb
                 .field(tensor, TENSOR_BUFFER)
                 .and_then(|f| fb.u32_at(f))
@@ -223,7 +258,32 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
             let variable = fb
                 .scalar_u8(tensor, TENSOR_IS_VARIABLE)
                 .is_some_and(|b| b != 0);
+            if constant {
+                // (Empty if the buffer lies at an offset past the flatbuffer.)
+                let data = fb
+                    .field(tensor, TENSOR_BUFFER)
+                    .and_then(|f| fb.u32_at(f))
+                    .and_then(|b| fb.table(buffers, b))
+                    .and_then(|b| fb.bytes(b, BUFFER_DATA))
+                    .unwrap_or_default();
+                match types[t] {
+                    // Kernels read a constant string tensor's offsets unchecked (a hash table
+                    // imported keys from past its buffer).
+                    TYPE_STRING if !data.is_empty() => check_strings(data).map_err(|why| {
+                        format!("constant string tensor {t} of subgraph {s} {why}")
+                    })?,
+                    // Handles are made by the kernels that handle them, never stored.
+                    ty @ (TYPE_RESOURCE | TYPE_VARIANT) => {
+                        return Err(format!(
+                            "tensor {t} of subgraph {s} is a constant of type {}",
+                            type_name(ty)
+                        ))
+                    }
+                    _ => {}
+                }
+            }
             let empty = indices(tensor, TENSOR_SHAPE)?.contains(&0);
+            variables.push(variable);
             ready.push(constant || variable || empty);
             empty_only.push(empty && !constant && !variable);
             constants.push(constant && !variable);
@@ -267,6 +327,27 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 .map_or("?", String::as_str);
             let inputs = indices(op, OPERATOR_INPUTS)?;
             let outputs = indices(op, OPERATOR_OUTPUTS)?;
+            // TFLite's own custom kernels read their FlexBuffer options without a bound.
+            if name == "CUSTOM" {
+                let code = fb
+                    .field(op, OPERATOR_OPCODE_INDEX)
+                    .map_or(Some(0), |p| fb.u32_at(p))
+                    .and_then(|c| custom_codes.get(c))
+                    .map_or(&[][..], Vec::as_slice);
+                if let Some(keys) = flexbuffer_keys(code) {
+                    // Only inline options reach the kernel: TFLite's C API builds the
+                    // interpreter from the bare flatbuffer, so options stored at an offset
+                    // (models past 2 GB) reach it as none, read through null.
+                    let options = fb.bytes(op, OPERATOR_CUSTOM_OPTIONS).unwrap_or_default();
+                    check_custom_options(options, keys).map_err(|why| {
+                        format!(
+                            "operator {o} of subgraph {s} ({}) has options TFLite's kernel \
+                             cannot read safely: {why}",
+                            String::from_utf8_lossy(code)
+                        )
+                    })?;
+                }
+            }
             // The subgraph-index fields, and the options table they must be read from.
             let (callees, options_type): (&[usize], u8) = match name {
                 "IF" => (&[0, 1], OPTIONS_IF),
@@ -332,23 +413,39 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                     }
                 }
             }
-            // A builtin kernel writes strings only where it reads them (or a resource, for
-            // the hash tables); the others write numbers into a string tensor's (dynamic,
-            // unallocated) buffer.
-            if !matches!(name, "IF" | "WHILE" | "CALL_ONCE" | "CUSTOM" | "?") {
-                let reads_strings = inputs
-                    .iter()
-                    .any(|&t| matches!(types.get(t), Some(&(TYPE_STRING | TYPE_RESOURCE))));
-                if let Some(k) = outputs
-                    .iter()
-                    .position(|&t| types.get(t) == Some(&TYPE_STRING))
-                    .filter(|_| !reads_strings)
-                {
-                    return Err(format!(
-                        "operator {o} of subgraph {s} ({name}) writes its output {k} as strings \
-                         but reads no strings"
-                    ));
-                }
+            // Strings, resources and variants have no data buffer until a kernel that
+            // handles them gives them one; every other kernel reads or writes them as numbers
+            // through a null pointer (SOFTMAX into a RESOURCE output: SIGSEGV).
+            if let Some((side, k, t, ty)) = unhandled_type(name, &inputs, &outputs, &types) {
+                return Err(format!(
+                    "operator {o} of subgraph {s} ({name}) {side} {k} is tensor {t} of type \
+                     {}, which {name} does not compute on: such tensors have no data buffer",
+                    type_name(ty)
+                ));
+            }
+            // A float kernel writes float32: it writes 4 bytes per element into any output,
+            // whatever its type says (SOFTMAX's float kernel, given an int8 output, wrote past
+            // it). Only the operators that convert types may write another type; LSH_PROJECTION
+            // writes int32 without looking at its output's type.
+            let reads_floats = inputs.iter().any(|&t| types.get(t) == Some(&TYPE_FLOAT32));
+            let writes = |ty: u8| match name {
+                "LSH_PROJECTION" => ty == TYPE_INT32,
+                _ => converts_floats(name) || !reads_floats || ty == TYPE_FLOAT32,
+            };
+            if let Some((k, &t)) = outputs
+                .iter()
+                .enumerate()
+                .find(|&(_, &t)| types.get(t).is_some_and(|&ty| !writes(ty)))
+            {
+                let wants = match name {
+                    "LSH_PROJECTION" => "int32",
+                    _ => "float32 when it reads float32",
+                };
+                return Err(format!(
+                    "operator {o} of subgraph {s} ({name}) reads float32 but its output {k} \
+                     is tensor {t} of type {}, and {name} writes {wants}",
+                    type_name(types[t])
+                ));
             }
             for (k, &t) in outputs.iter().enumerate() {
                 if t == NO_TENSOR && !may_omit_output(name) {
@@ -365,6 +462,15 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                 if constants.get(t) == Some(&true) {
                     return Err(format!(
                         "operator {o} of subgraph {s} ({name}) writes tensor {t}, a constant"
+                    ));
+                }
+                // A variable (the state a recurrent kernel updates in place, listed as its
+                // input) has persistent memory planned once, for its declared shape: an
+                // operator writing it as an output (MUL) wrote through null.
+                if variables.get(t) == Some(&true) {
+                    return Err(format!(
+                        "operator {o} of subgraph {s} ({name}) writes tensor {t}, a variable \
+                         (variables are updated in place, as inputs)"
                     ));
                 }
                 // Operators run in the order they are listed: one that writes a tensor an
@@ -419,6 +525,359 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
         return Err(format!(
             "subgraph {s} runs itself (through IF, WHILE or CALL_ONCE operators)"
         ));
+    }
+    Ok(())
+}
+
+/// The first operand of builtin operator `name` whose type is one of the three with no data
+/// buffer (string, resource, variant) and that `name` does not handle, if any: (`"input"` or
+/// `"output"`, its position, the tensor, its type). TFLite 2.14's kernels that take them (an
+/// audit of `tensorflow/lite/kernels` for `kTfLiteResource` and `kTfLiteVariant`):
+///
+/// - resources are written by VAR_HANDLE and HASHTABLE, read by READ_VARIABLE,
+///   ASSIGN_VARIABLE and HASHTABLE_FIND, _IMPORT and _SIZE;
+/// - variants by no builtin kernel (the TensorList kernels are custom operators);
+/// - strings are written only by kernels that read strings, or a hash table;
+/// - IF, WHILE and CALL_ONCE pass any type through to their subgraphs, and custom operators
+///   decide for themselves.
+///
+/// Every other builtin kernel computes on numbers, which these tensors do not hold.
+fn unhandled_type(
+    name: &str,
+    inputs: &[usize],
+    outputs: &[usize],
+    types: &[u8],
+) -> Option<(&'static str, usize, usize, u8)> {
+    if matches!(name, "IF" | "WHILE" | "CALL_ONCE" | "CUSTOM" | "?") {
+        return None;
+    }
+    let ty = |t: usize| types.get(t).copied();
+    let reads_resources = matches!(
+        name,
+        "READ_VARIABLE"
+            | "ASSIGN_VARIABLE"
+            | "HASHTABLE_FIND"
+            | "HASHTABLE_IMPORT"
+            | "HASHTABLE_SIZE"
+    );
+    for (k, &t) in inputs.iter().enumerate() {
+        match ty(t) {
+            Some(TYPE_RESOURCE) if !reads_resources => return Some(("input", k, t, TYPE_RESOURCE)),
+            Some(TYPE_VARIANT) => return Some(("input", k, t, TYPE_VARIANT)),
+            _ => {}
+        }
+    }
+    let reads_strings = inputs
+        .iter()
+        .any(|&t| matches!(ty(t), Some(TYPE_STRING | TYPE_RESOURCE)));
+    for (k, &t) in outputs.iter().enumerate() {
+        let handled = match ty(t) {
+            Some(TYPE_STRING) => reads_strings,
+            Some(TYPE_RESOURCE) => matches!(name, "VAR_HANDLE" | "HASHTABLE"),
+            Some(TYPE_VARIANT) => false,
+            _ => true,
+        };
+        if !handled {
+            return Some(("output", k, t, ty(t).unwrap_or(0)));
+        }
+    }
+    None
+}
+
+/// The schema's name of a `TensorType`.
+fn type_name(ty: u8) -> String {
+    const NAMES: [&str; 18] = [
+        "FLOAT32",
+        "FLOAT16",
+        "INT32",
+        "UINT8",
+        "INT64",
+        "STRING",
+        "BOOL",
+        "INT16",
+        "COMPLEX64",
+        "INT8",
+        "FLOAT64",
+        "COMPLEX128",
+        "UINT64",
+        "RESOURCE",
+        "VARIANT",
+        "UINT32",
+        "UINT16",
+        "INT4",
+    ];
+    NAMES
+        .get(ty as usize)
+        .map_or_else(|| format!("type {ty}"), |n| n.to_string())
+}
+
+/// Checks a sparse tensor's parameters as TFLite's full verifier does
+/// (`VerifyAndCountSparseElements` in tensorflow/lite/core/tools/verifier.cc): the traversal
+/// order is a permutation of the tensor's dimensions then of its block dimensions, the block
+/// map names as many dimensions as there are block dimensions, each dense dimension has the
+/// size the shape and blocks give it (which the blocks must divide), each sparse dimension's
+/// segments rise from 0 and its indices lie within the dimension; and the buffer holds exactly
+/// the values they count (if the tensor has one). `Err` says what is wrong.
+fn check_sparsity(
+    fb: &Flatbuffer,
+    sparsity: usize,
+    shape: &[u32],
+    ty: u8,
+    buffer_len: usize,
+) -> Result<(), String> {
+    let bad = || "are out of bounds".to_string();
+    let words = |t: usize, i: usize| -> Result<Vec<i64>, String> {
+        Ok(fb
+            .words(t, i)
+            .ok_or_else(bad)?
+            .into_iter()
+            .map(|w| w as i32 as i64)
+            .collect())
+    };
+    let order = words(sparsity, SPARSITY_TRAVERSAL_ORDER)?;
+    let block_map = words(sparsity, SPARSITY_BLOCK_MAP)?;
+    let (dims, n_dims) = fb
+        .vector(sparsity, SPARSITY_DIM_METADATA)
+        .ok_or("have no dimension metadata")?;
+    let rank = shape.len();
+    let total = order.len();
+    if total < rank || n_dims != total || block_map.len() != total - rank {
+        return Err(format!(
+            "disagree on the rank: shape {rank}, traversal order {total}, {n_dims} dimensions, \
+             block map {}",
+            block_map.len()
+        ));
+    }
+    let mut sorted = order.clone();
+    sorted[..rank].sort_unstable();
+    sorted[rank..].sort_unstable();
+    if sorted.iter().enumerate().any(|(k, &d)| d != k as i64) {
+        return Err(format!(
+            "have a traversal order {order:?} that is no permutation"
+        ));
+    }
+    // The size of each dimension, blocked: (d0, ..., dn-1) divided by their blocks, then the
+    // block dimensions.
+    let mut sizes: Vec<i64> = shape.iter().map(|&d| d as i32 as i64).collect();
+    sizes.resize(total, 0);
+    let dim = |k: usize| fb.table(dims, k).ok_or_else(bad);
+    for (k, &mapped) in block_map.iter().enumerate() {
+        let block = fb
+            .scalar_i32(dim(rank + k)?, DIM_DENSE_SIZE, 0)
+            .ok_or_else(bad)? as i64;
+        let mapped = usize::try_from(mapped)
+            .ok()
+            .filter(|&m| m < rank)
+            .ok_or_else(|| format!("map block {k} to dimension {mapped}"))?;
+        if block <= 0 || sizes[mapped] % block != 0 {
+            return Err(format!(
+                "make dimension {mapped} (of {}) blocks of {block}",
+                sizes[mapped]
+            ));
+        }
+        sizes[order[rank + k] as usize] = block;
+        sizes[mapped] /= block;
+    }
+    let mut count: i64 = 1;
+    for (level, &d) in order.iter().enumerate() {
+        let meta = dim(level)?;
+        let size = sizes[d as usize];
+        if fb.scalar_u8(meta, DIM_FORMAT).unwrap_or(0) == 0 {
+            let dense = fb.scalar_i32(meta, DIM_DENSE_SIZE, 0).ok_or_else(bad)? as i64;
+            if dense != size {
+                return Err(format!(
+                    "give level {level} a dense size of {dense}, not {size}"
+                ));
+            }
+            count = count.saturating_mul(dense);
+            continue;
+        }
+        let index_vector = |type_field, table_field| -> Result<Vec<i64>, String> {
+            let ty = fb.scalar_u8(meta, type_field).unwrap_or(0);
+            let t = fb
+                .field(meta, table_field)
+                .and_then(|p| fb.deref(p))
+                .ok_or_else(|| format!("leave level {level}'s segments or indices out"))?;
+            let (start, n) = fb.vector(t, 0).ok_or_else(bad)?;
+            let width = match ty {
+                1 => 4,
+                2 => 2,
+                3 => 1,
+                _ => return Err(format!("give level {level} an index vector of type {ty}")),
+            };
+            let bytes =
+                fb.0.get(
+                    start
+                        ..start
+                            .checked_add(n.checked_mul(width).ok_or_else(bad)?)
+                            .ok_or_else(bad)?,
+                )
+                .ok_or_else(bad)?;
+            Ok(bytes
+                .chunks_exact(width)
+                .map(|b| match b {
+                    [a, b, c, d] => i32::from_le_bytes([*a, *b, *c, *d]) as i64,
+                    [a, b] => u16::from_le_bytes([*a, *b]) as i64,
+                    [a] => *a as i64,
+                    _ => -1,
+                })
+                .collect())
+        };
+        let segments = index_vector(DIM_SEGMENTS_TYPE, DIM_SEGMENTS)?;
+        let indices = index_vector(DIM_INDICES_TYPE, DIM_INDICES)?;
+        if segments.len() as i64 != count.saturating_add(1)
+            || segments.first() != Some(&0)
+            || segments.windows(2).any(|w| w[0] > w[1])
+            || segments.last() != Some(&(indices.len() as i64))
+        {
+            return Err(format!(
+                "give level {level} segments that do not rise from 0 to its {} indices over \
+                 {count} rows",
+                indices.len()
+            ));
+        }
+        if let Some(i) = indices.iter().find(|&&i| i < 0 || i >= size) {
+            return Err(format!(
+                "index {i} at level {level}, of a dimension of {size}"
+            ));
+        }
+        count = indices.len() as i64;
+    }
+    // Only numbers are stored sparse; int4's count is what the verifier takes too.
+    let element = match ty {
+        0 | 2 | 15 => 4,
+        1 | 7 | 16 => 2,
+        3 | 6 | 9 | 17 => 1,
+        4 | 10 | 12 | 8 => 8,
+        11 => 16,
+        _ => return Err(format!("belong to a tensor of type {}", type_name(ty))),
+    };
+    let bytes = count.saturating_mul(element);
+    if buffer_len != 0 && bytes != buffer_len as i64 {
+        return Err(format!(
+            "count {count} values ({bytes} bytes), but its buffer holds {buffer_len} bytes"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a constant string tensor's buffer as TFLite's full verifier does
+/// (`VerifyStringTensorBuffer`), and that its offsets never fall: a count `n`, `n + 1`
+/// offsets from the end of that header to the end of the buffer, then the bytes.
+fn check_strings(data: &[u8]) -> Result<(), String> {
+    let word = |k: usize| -> Option<usize> {
+        let at = k.checked_mul(4)?;
+        let b = data.get(at..at.checked_add(4)?)?;
+        Some(u32::from_le_bytes(b.try_into().ok()?) as usize)
+    };
+    let n = word(0).ok_or("holds no string count")?;
+    let header = n
+        .checked_add(2)
+        .and_then(|h| h.checked_mul(4))
+        .filter(|&h| h <= data.len())
+        .ok_or_else(|| {
+            format!(
+                "counts {n} strings, more than its {} bytes hold",
+                data.len()
+            )
+        })?;
+    let offsets: Vec<usize> = (1..n + 2).filter_map(word).collect();
+    if offsets.first() != Some(&header)
+        || offsets.last() != Some(&data.len())
+        || offsets.windows(2).any(|w| w[0] > w[1])
+    {
+        return Err(format!(
+            "has string offsets that do not rise from {header} to its {} bytes",
+            data.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Whether builtin `name` may write outputs of another type than float32 when it reads a
+/// float32 input: the operators that convert (QUANTIZE, CAST, BITCAST), compare, index or
+/// count (ARG_MAX, the comparisons, SHAPE, RANK, UNIQUE's and TOPK_V2's indices, WHERE,
+/// NON_MAX_SUPPRESSION's indices, BUCKETIZE, MULTINOMIAL, HASHTABLE_LOOKUP's hits), RFFT2D
+/// (complex), and control flow and custom operators, which decide for themselves (the others
+/// check or set their output's type in Prepare; LSH_PROJECTION, which does not, is checked
+/// apart). Every other builtin kernel of TFLite 2.14 computes a float32 input in float32
+/// and writes float32 (the hybrid ones too: float32 in, int8 weights, float32 out).
+fn converts_floats(name: &str) -> bool {
+    matches!(
+        name,
+        "QUANTIZE"
+            | "CAST"
+            | "BITCAST"
+            | "ARG_MAX"
+            | "ARG_MIN"
+            | "EQUAL"
+            | "NOT_EQUAL"
+            | "LESS"
+            | "LESS_EQUAL"
+            | "GREATER"
+            | "GREATER_EQUAL"
+            | "SHAPE"
+            | "RANK"
+            | "UNIQUE"
+            | "TOPK_V2"
+            | "WHERE"
+            | "NON_MAX_SUPPRESSION_V4"
+            | "NON_MAX_SUPPRESSION_V5"
+            | "BUCKETIZE"
+            | "MULTINOMIAL"
+            | "HASHTABLE_LOOKUP"
+            | "RFFT2D"
+            | "IF"
+            | "WHILE"
+            | "CALL_ONCE"
+            | "CUSTOM"
+            | "?"
+    )
+}
+
+/// The option keys each custom operator TFLite 2.14 registers itself reads from its FlexBuffer
+/// map (`AddCustom` in tensorflow/lite/core/kernels/register.cc), or `None` for other codes.
+fn flexbuffer_keys(code: &[u8]) -> Option<&'static [&'static str]> {
+    Some(match code {
+        b"AudioSpectrogram" => &["window_size", "stride", "magnitude_squared"],
+        b"Mfcc" => &[
+            "upper_frequency_limit",
+            "lower_frequency_limit",
+            "filterbank_channel_count",
+            "dct_coefficient_count",
+        ],
+        b"NumericVerify" => &["tolerance", "log_if_failed"],
+        b"TFLite_Detection_PostProcess" => &[
+            "max_detections",
+            "max_classes_per_detection",
+            "detections_per_class",
+            "use_regular_nms",
+            "nms_score_threshold",
+            "nms_iou_threshold",
+            "num_classes",
+            "y_scale",
+            "x_scale",
+            "h_scale",
+            "w_scale",
+        ],
+        _ => return None,
+    })
+}
+
+/// Checks what TFLite's FlexBuffer reader would touch in a custom operator's options, which it
+/// reads without bounds (a mutated AudioSpectrogram's options: SIGSEGV): the root is a map,
+/// every key lies in the buffer with its NUL (the lookup is a binary search over all of them),
+/// and each value the kernel reads is a number in the buffer.
+fn check_custom_options(options: &[u8], keys: &[&str]) -> Result<(), String> {
+    let map = flexbuffer::Options::parse(options)?;
+    // A key no map holds: looking it up reads every key.
+    map.get("\u{1}")?;
+    for key in keys {
+        if let Some(value) = map.get(key)? {
+            value
+                .as_f64()
+                .map_err(|why| format!("its \"{key}\": {why}"))?;
+        }
     }
     Ok(())
 }
@@ -511,10 +970,25 @@ fn may_omit_output(name: &str) -> bool {
 const MODEL_OPERATOR_CODES: usize = 1;
 const MODEL_SIGNATURE_DEFS: usize = 7;
 const TENSOR_TYPE: usize = 1;
-/// The schema's `TensorType` codes of strings and resources.
+/// The schema's `TensorType` codes of strings, resources and variants: the types whose
+/// tensors TFLite allocates no data buffer for (dynamic tensors, given memory only by the
+/// kernels that handle them).
+const TYPE_FLOAT32: u8 = 0;
+const TYPE_INT32: u8 = 2;
 const TYPE_STRING: u8 = 5;
 const TYPE_RESOURCE: u8 = 13;
+const TYPE_VARIANT: u8 = 14;
 const TENSOR_NAME: usize = 3;
+const TENSOR_SPARSITY: usize = 6;
+const SPARSITY_TRAVERSAL_ORDER: usize = 0;
+const SPARSITY_BLOCK_MAP: usize = 1;
+const SPARSITY_DIM_METADATA: usize = 2;
+const DIM_FORMAT: usize = 0;
+const DIM_DENSE_SIZE: usize = 1;
+const DIM_SEGMENTS_TYPE: usize = 2;
+const DIM_SEGMENTS: usize = 3;
+const DIM_INDICES_TYPE: usize = 4;
+const DIM_INDICES: usize = 5;
 const TENSOR_QUANTIZATION: usize = 4;
 const QUANT_SCALE: usize = 2;
 const QUANT_ZERO_POINT: usize = 3;
@@ -526,6 +1000,7 @@ const OPCODE_BUILTIN: usize = 3;
 const OPERATOR_OPCODE_INDEX: usize = 0;
 const OPERATOR_BUILTIN_OPTIONS_TYPE: usize = 3;
 const OPERATOR_BUILTIN_OPTIONS: usize = 4;
+const OPERATOR_CUSTOM_OPTIONS: usize = 5;
 /// The schema's `BuiltinOptions` union tags of the operators that run subgraphs.
 const OPTIONS_IF: u8 = 92;
 const OPTIONS_WHILE: u8 = 93;

@@ -71,20 +71,26 @@ fn within_three(mut attempt: impl FnMut() -> Result<(), String>) {
     panic!("{last}");
 }
 
+/// Cancels `it`'s invoke `full / 5` after it starts; returns the result and how long it took.
+fn cancel_after_a_fifth(it: &mut Interpreter, full: Duration) -> (tflite::Result<()>, Duration) {
+    let handle = it.cancel_handle();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(full / 5);
+        handle.cancel();
+    });
+    let t = Instant::now();
+    let result = it.invoke();
+    let took = t.elapsed();
+    canceller.join().unwrap();
+    (result, took)
+}
+
 #[test]
 fn a_handle_cancels_a_running_invoke_between_nodes() {
     let model = encoder();
     let (mut it, full, want) = slow_interpreter(&model);
     within_three(|| {
-        let handle = it.cancel_handle();
-        let canceller = std::thread::spawn(move || {
-            std::thread::sleep(full / 5);
-            handle.cancel();
-        });
-        let t = Instant::now();
-        let result = it.invoke();
-        let took = t.elapsed();
-        canceller.join().unwrap();
+        let (result, took) = cancel_after_a_fifth(&mut it, full);
         match result {
             Err(Error::Cancelled) if took < full * 4 / 5 || !timing_is_meaningful() => Ok(()),
             // Under valgrind the cancelling thread may not be scheduled before the invoke ends.
@@ -250,23 +256,6 @@ fn a_loop_without_nodes_is_stopped_by_a_deadline() {
 #[cfg(feature = "xnnpack")]
 mod xnnpack {
     use super::*;
-
-    /// Cancels `it`'s invoke `full / 5` after it starts; returns the result and how long it took.
-    fn cancel_after_a_fifth(
-        it: &mut Interpreter,
-        full: Duration,
-    ) -> (tflite::Result<()>, Duration) {
-        let handle = it.cancel_handle();
-        let canceller = std::thread::spawn(move || {
-            std::thread::sleep(full / 5);
-            handle.cancel();
-        });
-        let t = Instant::now();
-        let result = it.invoke();
-        let took = t.elapsed();
-        canceller.join().unwrap();
-        (result, took)
-    }
 
     /// The main graph's plan (with a profiling interpreter, which records it).
     fn plan(model: &Model) -> Vec<tflite::PlanNode> {

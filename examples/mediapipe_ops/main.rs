@@ -22,13 +22,15 @@ fn npy(name: &str) -> Vec<f32> {
         .expect("float32 .npy file")
 }
 
-/// The largest difference from the reference, relative to max(1, |reference|).
-fn worst(got: &[f32], want: &[f32]) -> f32 {
-    assert_eq!(got.len(), want.len());
-    got.iter()
+/// The largest difference from the reference, relative to max(1, |reference|) per element.
+/// A length mismatch or a NaN/infinity the reference lacks is an error (`tflite::compare`).
+fn worst(got: &[f32], want: &[f32]) -> Result<f32, tflite::compare::Mismatch> {
+    tflite::compare::diff(got, want)?;
+    Ok(got
+        .iter()
         .zip(want)
         .map(|(g, w)| (g - w).abs() / w.abs().max(1.0))
-        .fold(0.0, f32::max)
+        .fold(0.0, f32::max))
 }
 
 fn run(model: &Model, xnnpack: bool) -> tflite::Result<Vec<f32>> {
@@ -60,7 +62,14 @@ fn main() -> ExitCode {
     for (label, xnnpack) in [("Rust custom ops", false), ("XNNPACK delegate", true)] {
         match run(&model, xnnpack) {
             Ok(y) => {
-                let d = worst(&y, &reference);
+                let d = match worst(&y, &reference) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        ok = false;
+                        eprintln!("{label}: {e}");
+                        continue;
+                    }
+                };
                 let pass = d <= 1e-4;
                 ok &= pass;
                 println!(

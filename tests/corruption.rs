@@ -577,10 +577,82 @@ fn structure_fuzz_findings_are_errors_now() {
         // Refused at load: what the kernel reads must lie in the options
         // (`check_custom_options`).
         ("audio_spectrogram_options_past_buffer.tflite", "refused"),
+        // A variable assigned an empty tensor and read into a static [1, 12] output: READ_VARIABLE
+        // copied the output's 48 bytes from the variable's none (SIGSEGV; Google's 2.14 runtime
+        // too). tensorflow/0079: the sizes must agree.
+        ("read_variable_past_the_variable.tflite", "invoke failed"),
     ];
     for (file, want) in cases {
         let got = exercise(data(&format!("tests/fuzz_regressions/{file}")));
         assert_stage(got, want, file);
+    }
+}
+
+/// Valid int8 (per-channel) and uint8 DEPTHWISE_CONV_2D models (1x1 kernel, 15 channels, a
+/// 16x22 image; tests/fuzz_regressions/make_kernel_cases.py): on x86-64 the builtin kernel took
+/// TFLite's NEON path through NEON_2_SSE, where GCC turned an accumulator load into an aligned
+/// SSE access on an unaligned address, and every such model died of SIGSEGV (found by TFLite's
+/// own XNNPACK-delegate tests; neon2sse/0001). Both paths must compute what the quantization
+/// parameters say, within one quantum (TFLite's fixed-point multiplier rounds).
+#[test]
+fn depthwise_conv_on_x86_runs_valid_models() {
+    const C: usize = 15;
+    let n = 16 * 22 * C;
+    let bias = |c: usize| c as i64 * 7 - 50;
+    // (scale, zero point) of input and output; the weights' scale and value of channel c:
+    // as make_kernel_cases.py writes them.
+    fn requantize(acc: i64, scale: f64, zero_point: i64, range: (i64, i64)) -> i64 {
+        ((acc as f64 * scale).round() as i64 + zero_point).clamp(range.0, range.1)
+    }
+    let int8_input: Vec<i8> = (0..n).map(|i| ((i * 29 + 11) % 256) as u8 as i8).collect();
+    let int8_want: Vec<i8> = (0..n)
+        .map(|i| {
+            let c = i % C;
+            let w = ((c * 37) % 255) as i64 - 127;
+            let w_scale = f64::from(0.02f32 + 0.001 * c as f32);
+            let acc = (i64::from(int8_input[i]) + 3) * w + bias(c);
+            requantize(acc, 0.5 * w_scale / 0.25, 5, (-128, 127)) as i8
+        })
+        .collect();
+    let uint8_input: Vec<u8> = (0..n).map(|i| ((i * 29 + 11) % 256) as u8).collect();
+    let uint8_want: Vec<u8> = (0..n)
+        .map(|i| {
+            let c = i % C;
+            let w = ((c * 37) % 256) as i64 - 120;
+            let acc = (i64::from(uint8_input[i]) - 128) * w + bias(c);
+            requantize(acc, 0.5 * f64::from(0.03f32) / 0.25, 131, (0, 255)) as u8
+        })
+        .collect();
+    for xnnpack in [false, cfg!(feature = "xnnpack")] {
+        let run = |file: &str, input: &dyn Fn(&mut Interpreter)| {
+            let model = Model::from_bytes(data(&format!("tests/fuzz_regressions/{file}"))).unwrap();
+            let mut it = Interpreter::builder(&model)
+                .use_xnnpack(xnnpack)
+                .build()
+                .unwrap();
+            it.allocate_tensors().unwrap();
+            input(&mut it);
+            it.invoke().unwrap();
+            it
+        };
+        let it = run("depthwise_conv_int8_15_channels.tflite", &|it| {
+            it.input_mut(0)
+                .unwrap()
+                .copy_from_slice(&int8_input)
+                .unwrap()
+        });
+        let got = it.output(0).unwrap().to_vec::<i8>().unwrap();
+        let what = format!("int8, XNNPACK {xnnpack}");
+        assert_close(&what, &got, &int8_want, Tolerance::Absolute(1.0));
+        let it = run("depthwise_conv_uint8_15_channels.tflite", &|it| {
+            it.input_mut(0)
+                .unwrap()
+                .copy_from_slice(&uint8_input)
+                .unwrap()
+        });
+        let got = it.output(0).unwrap().to_vec::<u8>().unwrap();
+        let what = format!("uint8, XNNPACK {xnnpack}");
+        assert_close(&what, &got, &uint8_want, Tolerance::Absolute(1.0));
     }
 }
 

@@ -10,73 +10,19 @@ whose block size overflows their output shape in int (tensorflow/0061,
 (tensorflow/0063, `output_types_the_kernels_write_are_checked`), and an int64 after-padding
 past int32 (tensorflow/0078, `int64_paddings_past_int32_are_refused`).
 
-Run from the repository root with TensorFlow installed (for its flatbuffer schema module):
+Run from the repository root with TensorFlow or ai-edge-litert installed (tflwriter.py):
     python3 tests/fuzz_regressions/make_rank_cases.py
 """
 
-import flatbuffers
 import numpy as np
-from tensorflow.lite.python import schema_py_generated as s
-
-OUT = "tests/fuzz_regressions/"
-
-
-def load(path):
-    with open(path, "rb") as f:
-        buf = f.read()
-    return s.ModelT.InitFromObj(s.Model.GetRootAsModel(buf, 0))
-
-
-def save(model, name):
-    b = flatbuffers.Builder(0)
-    b.Finish(model.Pack(b), file_identifier=b"TFL3")
-    with open(OUT + name, "wb") as f:
-        f.write(b.Output())
-
-
-def tensor(model, shape, dtype=s.TensorType.FLOAT32, data=None, variable=False):
-    """Appends a tensor (and its buffer) to subgraph 0; returns its index."""
-    buf = s.BufferT()
-    if data is not None:
-        buf.data = np.frombuffer(np.asarray(data).tobytes(), dtype=np.uint8)
-    model.buffers.append(buf)
-    t = s.TensorT()
-    t.shape = np.array(shape, dtype=np.int32)
-    t.type = dtype
-    t.buffer = len(model.buffers) - 1
-    t.name = b"t%d" % len(model.subgraphs[0].tensors)
-    t.isVariable = variable
-    model.subgraphs[0].tensors.append(t)
-    return len(model.subgraphs[0].tensors) - 1
+from tflwriter import OUT, empty, load, s, save, tensor
+from tflwriter import op as add_op
 
 
 def one_op(code, inputs, outputs, options_type, options, model):
     """Makes `model` (from `empty()`) run one builtin op."""
-    oc = s.OperatorCodeT()
-    oc.builtinCode = code
-    oc.deprecatedBuiltinCode = min(code, 127)
-    oc.version = 1
-    model.operatorCodes = [oc]
-    op = s.OperatorT()
-    op.opcodeIndex = 0
-    op.inputs = np.array(inputs, dtype=np.int32)
-    op.outputs = np.array(outputs, dtype=np.int32)
-    op.builtinOptionsType = options_type
-    op.builtinOptions = options
-    g = model.subgraphs[0]
-    g.operators = [op]
+    add_op(model, code, inputs, outputs, options_type, options)
     return model
-
-
-def empty():
-    m = s.ModelT()
-    m.version = 3
-    m.buffers = [s.BufferT()]  # buffer 0: empty by convention
-    g = s.SubGraphT()
-    g.tensors = []
-    g.name = b"main"
-    m.subgraphs = [g]
-    return m
 
 
 def rnn(name, code, x_shape, units, y_shape, options_type, options, y_type=s.TensorType.FLOAT32):

@@ -268,10 +268,19 @@ pub(crate) fn check_graph(model: &[u8]) -> Result<(), String> {
                     .unwrap_or_default();
                 match types[t] {
                     // Kernels read a constant string tensor's offsets unchecked (a hash table
-                    // imported keys from past its buffer).
-                    TYPE_STRING if !data.is_empty() => check_strings(data).map_err(|why| {
-                        format!("constant string tensor {t} of subgraph {s} {why}")
-                    })?,
+                    // imported keys from past its buffer), and as many strings as its shape
+                    // has elements (HASHTABLE_IMPORT read 3 values from a buffer of 1).
+                    TYPE_STRING if !data.is_empty() => {
+                        let shape = fb.words(tensor, TENSOR_SHAPE).ok_or_else(bad)?;
+                        let elements = shape.iter().try_fold(1usize, |n, &d| {
+                            usize::try_from(d as i32)
+                                .ok()
+                                .and_then(|d| n.checked_mul(d))
+                        });
+                        check_strings(data, elements).map_err(|why| {
+                            format!("constant string tensor {t} of subgraph {s} {why}")
+                        })?
+                    }
                     // Handles are made by the kernels that handle them, never stored.
                     ty @ (TYPE_RESOURCE | TYPE_VARIANT) => {
                         return Err(format!(
@@ -763,14 +772,22 @@ fn check_sparsity(
 
 /// Checks a constant string tensor's buffer as TFLite's full verifier does
 /// (`VerifyStringTensorBuffer`), and that its offsets never fall: a count `n`, `n + 1`
-/// offsets from the end of that header to the end of the buffer, then the bytes.
-fn check_strings(data: &[u8]) -> Result<(), String> {
+/// offsets from the end of that header to the end of the buffer, then the bytes; and, which
+/// the verifier does not check, that `n` is the `elements` of the tensor's shape (`None`: a
+/// negative or overflowing shape). Kernels index a string tensor by its shape.
+fn check_strings(data: &[u8], elements: Option<usize>) -> Result<(), String> {
     let word = |k: usize| -> Option<usize> {
         let at = k.checked_mul(4)?;
         let b = data.get(at..at.checked_add(4)?)?;
         Some(u32::from_le_bytes(b.try_into().ok()?) as usize)
     };
     let n = word(0).ok_or("holds no string count")?;
+    if elements != Some(n) {
+        return Err(match elements {
+            Some(e) => format!("holds {n} strings for the {e} elements of its shape"),
+            None => "has a shape with a negative or overflowing dimension".into(),
+        });
+    }
     let header = n
         .checked_add(2)
         .and_then(|h| h.checked_mul(4))

@@ -3,9 +3,11 @@
 //! reads it in its `Prepare` (TFLite calls it again whenever it re-applies delegates, e.g.
 //! after a resize, so the record stays current).
 
-use crate::sys;
-use std::ffi::CStr;
+use super::kernel::Kernel;
+use crate::ffi;
+use crate::schema::ops;
 use std::sync::Mutex;
+use tflite_sys as sys;
 
 /// One node of the execution plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +20,8 @@ pub struct PlanNode {
     pub op: String,
     /// Whether it is a partition a delegate took.
     pub delegated: bool,
+    /// What runs it.
+    pub kernel: Kernel,
 }
 
 /// The probe: a `TfLiteDelegate` whose data is the plan it last saw. Boxed and owned by the
@@ -25,6 +29,8 @@ pub struct PlanNode {
 pub(crate) struct Probe {
     delegate: sys::TfLiteDelegate,
     plan: Mutex<Option<Vec<PlanNode>>>,
+    /// The names of the interpreter's Rust custom ops (their nodes' kernel).
+    rust_ops: Vec<String>,
 }
 
 // SAFETY: TFLite calls the probe only from the thread using the interpreter; the plan is behind
@@ -32,11 +38,12 @@ pub(crate) struct Probe {
 unsafe impl Send for Probe {}
 
 impl Probe {
-    pub(crate) fn new() -> Box<Probe> {
+    pub(crate) fn new(rust_ops: Vec<String>) -> Box<Probe> {
         let mut p = Box::new(Probe {
             // SAFETY: TfLiteDelegateCreate returns a plain struct with every callback unset.
             delegate: unsafe { sys::TfLiteDelegateCreate() },
             plan: Mutex::new(None),
+            rust_ops,
         });
         let me: *mut Probe = &mut *p;
         p.delegate.data_ = me.cast();
@@ -52,7 +59,7 @@ impl Probe {
 
     /// The plan as of the last time TFLite (re)applied the delegates.
     pub(crate) fn plan(&self) -> Option<Vec<PlanNode>> {
-        self.plan.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        ffi::lock(&self.plan).clone()
     }
 }
 
@@ -82,23 +89,23 @@ unsafe extern "C" fn probe_prepare(
                 {
                     return None;
                 }
-                let custom = (!(*reg).custom_name.is_null()).then(|| {
-                    CStr::from_ptr((*reg).custom_name)
-                        .to_string_lossy()
-                        .into_owned()
-                });
-                let op = match custom {
-                    Some(name) => name,
-                    None => crate::ops::builtin_name((*reg).builtin_code),
+                let named = !(*reg).custom_name.is_null();
+                let op = if named {
+                    ffi::string((*reg).custom_name)
+                } else {
+                    ops::builtin_name((*reg).builtin_code)
                 };
+                let delegated = (*reg).builtin_code == sys::kTfLiteBuiltinDelegate as i32
+                    || !(*node).delegate.is_null();
+                let custom = (*reg).builtin_code == sys::kTfLiteBuiltinCustom as i32;
                 nodes.push(PlanNode {
                     index: id.max(0) as usize,
+                    kernel: Kernel::of(&op, delegated, custom, &probe.rust_ops),
                     op,
-                    delegated: (*reg).builtin_code == sys::kTfLiteBuiltinDelegate as i32
-                        || !(*node).delegate.is_null(),
+                    delegated,
                 });
             }
-            *probe.plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(nodes);
+            *ffi::lock(&probe.plan) = Some(nodes);
             Some(())
         }
     });

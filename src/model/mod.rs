@@ -1,16 +1,19 @@
 //! [`Model`]: a verified TFLite flatbuffer, shareable by many interpreters on many threads.
 
-use crate::delegate::{Packing, WeightsCache};
+pub(crate) mod info;
+
+use crate::delegate::weights::{Packing, WeightsCache};
 use crate::error::{Error, Result};
-use crate::flatbuffer;
-use crate::info::{OperatorInfo, SignatureInfo};
-use crate::reporter::{self, Reporter};
-use crate::sys;
+use crate::ffi::reporter::{self, Reporter};
+use crate::ffi::{self, cpu, logging};
+use crate::schema;
 use crate::tensor::TensorInfo;
+use info::{OperatorInfo, SignatureInfo};
 use std::ffi::{c_void, CString};
 use std::path::Path;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
+use tflite_sys as sys;
 
 /// Where a model's bytes live. TFLite does not copy them: they must outlive the `TfLiteModel`
 /// and every interpreter made from it, which holding them here (behind an `Arc`) guarantees.
@@ -31,7 +34,7 @@ struct Inner {
     _bytes: Bytes,
     origin: String,
     /// Read from the bytes at load (`None` if a table is out of bounds).
-    description: Option<flatbuffer::Description>,
+    description: Option<schema::Description>,
     min_runtime_version: Option<String>,
     /// XNNPACK's packed weights, one cache per packing option set, shared by interpreters.
     weights: Mutex<Vec<(Packing, Arc<WeightsCache>)>>,
@@ -91,8 +94,8 @@ impl Model {
         }
         let c_path = CString::new(path.as_os_str().as_encoded_bytes())
             .map_err(|_| Error::NulByte { what: "model path" })?;
-        crate::cpu::check()?;
-        crate::logging::install();
+        cpu::check()?;
+        logging::install();
         let reporter = Reporter::default();
         // SAFETY: `c_path` is a valid C string; the reporter outlives the call, and TFLite uses
         // it only during the call (the C API's model reporter is local to model creation).
@@ -151,8 +154,8 @@ impl Model {
                 tflite_message: "the model is empty (0 bytes)".into(),
             });
         }
-        crate::cpu::check()?;
-        crate::logging::install();
+        cpu::check()?;
+        logging::install();
         let reporter = Reporter::default();
         // SAFETY: `ptr..ptr+len` is readable and stays alive (owned by `keep`, stored in the
         // model) until TfLiteModelDelete; the reporter is only used during this call.
@@ -179,9 +182,9 @@ impl Model {
                 // check (see flatbuffer.rs), and what the model says about itself.
                 let (check, description, min_runtime_version) = with_bytes(&bytes, |b| {
                     (
-                        flatbuffer::check_graph(b),
-                        flatbuffer::describe(b),
-                        flatbuffer::min_runtime_version(b),
+                        schema::check_graph(b),
+                        schema::describe(b),
+                        schema::min_runtime_version(b),
                     )
                 })
                 .unwrap_or((Ok(()), None, None));
@@ -235,7 +238,7 @@ impl Model {
     /// The weights cache of this model for interpreters packing with `packing`, made on first
     /// use (`None` if XNNPACK cannot make one).
     pub(crate) fn weights_cache(&self, packing: Packing) -> Option<Arc<WeightsCache>> {
-        let mut caches = self.inner.weights.lock().unwrap_or_else(|e| e.into_inner());
+        let mut caches = ffi::lock(&self.inner.weights);
         if let Some((_, c)) = caches.iter().find(|(p, _)| *p == packing) {
             return Some(Arc::clone(c));
         }
@@ -244,7 +247,7 @@ impl Model {
         Some(cache)
     }
 
-    fn description(&self) -> Result<&flatbuffer::Description> {
+    fn description(&self) -> Result<&schema::Description> {
         self.inner
             .description
             .as_ref()

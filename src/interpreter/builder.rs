@@ -1,0 +1,487 @@
+//! [`InterpreterBuilder`]: configures threads, delegates and custom ops, and builds an
+//! [`Interpreter`] in steps: the options, the native interpreter, the delegates (a plugin,
+//! XNNPACK, the plan probe), and the checks of what TFLite hands back.
+
+use super::core::{Allocation, Core};
+use super::Interpreter;
+use crate::custom_op::{self, CustomOp, OpDef, Registration};
+use crate::delegate::external::ExternalDelegate;
+use crate::delegate::kernel::Kernel;
+use crate::delegate::probe::Probe;
+use crate::delegate::weights::WeightsCache;
+use crate::delegate::xnnpack::{Delegate, XnnpackOptions};
+use crate::delegate::{Delegation, Xnnpack};
+use crate::error::{Error, Result, Side};
+use crate::ffi::reporter::{self, Reporter};
+use crate::ffi::saturating_i32;
+use crate::model::Model;
+use crate::profile::Recorder;
+use std::ffi::CString;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use tflite_sys as sys;
+
+/// Default for [`InterpreterBuilder::memory_limit`]: 8 GiB on 64-bit targets; on 32-bit ones
+/// (armv7), where 8 GiB does not fit in a `usize`, the largest object size, `isize::MAX` bytes.
+pub const DEFAULT_MEMORY_LIMIT: usize = if usize::BITS >= 64 {
+    8 << 30
+} else {
+    isize::MAX as usize
+};
+
+/// Configures and builds an [`Interpreter`]; from [`Interpreter::builder`].
+///
+/// By default the XNNPACK delegate is applied (with its int8/uint8 paths on) where the crate is
+/// built with the `xnnpack` feature, and everything runs on one thread.
+#[must_use]
+pub struct InterpreterBuilder<'m> {
+    model: &'m Model,
+    num_threads: usize,
+    builtin_threads: Option<usize>,
+    memory_limit: usize,
+    xnnpack: Option<XnnpackOptions>,
+    custom_ops: Vec<(CString, &'static sys::TfLiteRegistration, i32, i32)>,
+    rust_ops: Vec<Arc<Registration>>,
+    rust_op_error: Option<String>,
+    profiling: bool,
+    external: Option<(Arc<ExternalDelegate>, bool)>,
+    #[cfg(feature = "mediapipe")]
+    mediapipe: bool,
+}
+
+impl<'m> InterpreterBuilder<'m> {
+    pub(crate) fn new(model: &'m Model) -> Self {
+        InterpreterBuilder {
+            model,
+            num_threads: 1,
+            builtin_threads: None,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            xnnpack: if cfg!(feature = "xnnpack") {
+                Some(XnnpackOptions::default())
+            } else {
+                None
+            },
+            custom_ops: Vec::new(),
+            rust_ops: Vec::new(),
+            rust_op_error: None,
+            profiling: false,
+            external: None,
+            #[cfg(feature = "mediapipe")]
+            mediapipe: true,
+        }
+    }
+
+    /// How many threads inference may use (at least 1). With XNNPACK applied, XNNPACK gets
+    /// them (unless [`XnnpackOptions::num_threads`] says otherwise) and TFLite's builtin
+    /// kernels, which run only the ops XNNPACK does not take, get one: two spinning thread
+    /// pools on the same cores slow each other down (an int8 MobileNetV2 on 2 cores ran
+    /// 0.90 ms per invoke this way, 4.0 ms with both pools at 2 threads). Without a delegate,
+    /// the builtin kernels get them all. [`builtin_threads`](Self::builtin_threads) overrides.
+    pub fn num_threads(mut self, n: usize) -> Self {
+        self.num_threads = n.max(1);
+        self
+    }
+
+    /// The most tensor memory [`Interpreter::allocate_tensors`] accepts, in bytes: the sum of
+    /// all non-constant tensors (an upper bound of TFLite's arena; default
+    /// [`DEFAULT_MEMORY_LIMIT`]: 8 GiB on 64-bit targets). TFLite
+    /// reserves arena memory lazily, so a model declaring a huge shape would otherwise only
+    /// fail when the memory is touched — by the out-of-memory killer.
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    /// Threads for TFLite's builtin kernels, whether or not a delegate is applied (at least 1).
+    pub fn builtin_threads(mut self, n: usize) -> Self {
+        self.builtin_threads = Some(n.max(1));
+        self
+    }
+
+    /// Turns the XNNPACK delegate on or off (on by default where the crate is built with the
+    /// `xnnpack` feature): off runs every op on TFLite's builtin kernels. On, in a build
+    /// without the feature, the interpreter runs on the builtin kernels and
+    /// [`Interpreter::delegate_skipped`] says why (an error with [`XnnpackOptions::required`]).
+    pub fn use_xnnpack(mut self, on: bool) -> Self {
+        self.xnnpack = if on {
+            Some(self.xnnpack.take().unwrap_or_default())
+        } else {
+            None
+        };
+        self
+    }
+
+    /// Applies the XNNPACK delegate with these options (and turns it on).
+    pub fn xnnpack(mut self, options: XnnpackOptions) -> Self {
+        self.xnnpack = Some(options);
+        self
+    }
+
+    /// Records per-node timings for [`Interpreter::profile`] (off by default: XNNPACK then
+    /// times each of its operators on every invoke, which costs a little).
+    pub fn profiling(mut self, on: bool) -> Self {
+        self.profiling = on;
+        self
+    }
+
+    /// Applies an external delegate plugin ([`ExternalDelegate::load`]) before XNNPACK, which
+    /// then takes what the plugin left (if on). With `required`, [`build`](Self::build) fails
+    /// if the plugin takes no node; [`Interpreter::execution_plan`] shows what it took.
+    pub fn external_delegate(mut self, delegate: ExternalDelegate, required: bool) -> Self {
+        self.external = Some((Arc::new(delegate), required));
+        self
+    }
+
+    /// Registers MediaPipe's custom operators ([`crate::mediapipe`]) — on by default with the
+    /// `mediapipe` feature; an op registered with [`custom_op`](Self::custom_op) under one of
+    /// their names replaces the built-in one either way.
+    #[cfg(feature = "mediapipe")]
+    pub fn mediapipe_ops(mut self, on: bool) -> Self {
+        self.mediapipe = on;
+        self
+    }
+
+    /// Registers a custom operator written in Rust under `name` (op version 1); see
+    /// [`custom_op`](crate::custom_op) for the trait, the closures form and an example. A
+    /// problem with the registration (a NUL in the name, the same name twice, more than 32
+    /// ops) is reported by [`build`](Self::build).
+    pub fn custom_op<O: CustomOp>(self, name: &str, op: O) -> Self {
+        self.custom_op_version(name, 1, op)
+    }
+
+    /// Like [`custom_op`](Self::custom_op), for models that give the op another version.
+    pub fn custom_op_version<O: CustomOp>(mut self, name: &str, version: i32, op: O) -> Self {
+        if self.rust_op_error.is_some() {
+            return self;
+        }
+        if self
+            .rust_ops
+            .iter()
+            .any(|r| r.name() == name && r.version() == version)
+        {
+            self.rust_op_error = Some(format!("custom op {name} v{version} registered twice"));
+            return self;
+        }
+        self.register(OpDef::new(name, version, op));
+        self
+    }
+
+    /// Registers `def` in the next slot (an error is reported by `build`).
+    fn register(&mut self, def: OpDef) {
+        if self.rust_op_error.is_some() {
+            return;
+        }
+        let name = def.name().to_string();
+        match Registration::new(def, self.rust_ops.len()) {
+            Ok(r) => self.rust_ops.push(r),
+            Err(e) => self.rust_op_error = Some(format!("custom op {name}: {e}")),
+        }
+    }
+
+    /// Registers a custom operator implemented through the raw C API (see
+    /// [`custom_op`](Self::custom_op) for the safe way).
+    ///
+    /// # Safety
+    /// `registration`'s callbacks must be sound implementations of the TFLite kernel interface
+    /// for every node of the model that uses `name`.
+    pub unsafe fn custom_op_raw(
+        mut self,
+        name: &str,
+        registration: &'static sys::TfLiteRegistration,
+        min_version: i32,
+        max_version: i32,
+    ) -> Result<Self> {
+        let name = CString::new(name).map_err(|_| Error::NulByte {
+            what: "custom op name",
+        })?;
+        self.custom_ops
+            .push((name, registration, min_version, max_version));
+        Ok(self)
+    }
+
+    /// Creates the interpreter: resolves every op, applies the delegates. Tensors are not
+    /// allocated yet: call [`Interpreter::allocate_tensors`].
+    ///
+    /// If XNNPACK cannot take the graph (TFLite refuses static-shape delegates on graphs with
+    /// dynamic-sized tensors, e.g. string outputs) or cannot start on this processor (an ARM
+    /// core without VFP), the interpreter runs on TFLite's builtin kernels, as Google's runtimes
+    /// do; [`Interpreter::delegate_skipped`] says why. Set [`XnnpackOptions::required`] to get
+    /// an error instead.
+    pub fn build(self) -> Result<Interpreter> {
+        #[cfg(feature = "mediapipe")]
+        let this = self.with_mediapipe_ops();
+        #[cfg(not(feature = "mediapipe"))]
+        let this = self;
+        this.finish()
+    }
+
+    /// Registers MediaPipe's ops (if on), each unless the application registered its own
+    /// under that name.
+    #[cfg(feature = "mediapipe")]
+    fn with_mediapipe_ops(mut self) -> Self {
+        if self.mediapipe {
+            for def in crate::mediapipe::ops() {
+                if !self.rust_ops.iter().any(|r| r.name() == def.name()) {
+                    self.register(def);
+                }
+            }
+        }
+        self
+    }
+
+    fn finish(self) -> Result<Interpreter> {
+        if let Some(e) = &self.rust_op_error {
+            return Err(Error::CustomOp(e.clone()));
+        }
+        let mut core = self.build_delegated()?;
+        if self.profiling || self.external.is_some() {
+            apply_probe(&mut core, &self.rust_ops)?;
+        }
+        if let Some((ext, true)) = &self.external {
+            let took = core
+                .delegation
+                .plan()
+                .unwrap_or_default()
+                .iter()
+                .any(|n| matches!(n.kernel, Kernel::Delegate(_)));
+            if !took {
+                return Err(Error::ExternalDelegate {
+                    path: ext.path().to_path_buf(),
+                    reason: "the delegate took no node of the graph (required)".into(),
+                });
+            }
+        }
+        Ok(Interpreter { core })
+    }
+
+    /// The interpreter with the delegates applied: the plugin if any, then XNNPACK if asked
+    /// for and possible (see [`build`](Self::build)).
+    fn build_delegated(&self) -> Result<Core> {
+        let all_builtin = self.builtin_threads.unwrap_or(self.num_threads);
+        let Some(x) = &self.xnnpack else {
+            return self.create(all_builtin);
+        };
+        // Shared packed weights (see `WeightsCache`): inserted while the cache is open, looked
+        // up once it is finalized.
+        let cache = if x.share_weights {
+            self.model.weights_cache(x.packing())
+        } else {
+            None
+        };
+        let mut attempt = match &cache {
+            Some(cache) => cache.building(|| self.delegated(x, Some(cache)))?,
+            None => self.delegated(x, None)?,
+        };
+        // Sharing failed (e.g. weights that differ from the first interpreter's): pack privately.
+        if attempt.is_err() && cache.is_some() {
+            attempt = self.delegated(x, None)?;
+        }
+        match attempt {
+            Ok(core) => Ok(core),
+            Err(reason) if x.required => Err(Error::Tflite {
+                call: "TfLiteInterpreterModifyGraphWithDelegate",
+                tflite_message: reason,
+            }),
+            // TFLite restored the graph; run it on the builtin kernels, with all the threads.
+            Err(reason) => {
+                let mut core = self.create(all_builtin)?;
+                core.delegation.xnnpack = Xnnpack::Skipped(reason);
+                Ok(core)
+            }
+        }
+    }
+
+    /// An interpreter with the XNNPACK delegate applied (packing into `cache` if given), or
+    /// why it could not be applied.
+    fn delegated(
+        &self,
+        x: &XnnpackOptions,
+        cache: Option<&Arc<WeightsCache>>,
+    ) -> Result<std::result::Result<Core, String>> {
+        let d = match Delegate::xnnpack(x, self.num_threads, cache.map(|c| &**c)) {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let mut core = self.create(self.builtin_threads.unwrap_or(1))?;
+        core.reporter.clear();
+        // SAFETY: valid interpreter and delegate; the delegate is kept in `core.delegation`, so
+        // it outlives the interpreter whether or not it was applied (a core it was not applied
+        // to is dropped here), and the cache (if any) with it, dropped after it.
+        let status =
+            unsafe { sys::TfLiteRsInterpreterModifyGraphWithDelegate(core.raw(), d.raw()) };
+        core.delegation.xnnpack = Xnnpack::Applied {
+            _delegate: d,
+            weights: cache.cloned(),
+        };
+        let message = core.reporter.take();
+        match status {
+            sys::kTfLiteOk => Ok(Ok(core)),
+            sys::kTfLiteDelegateError | sys::kTfLiteApplicationError => {
+                Ok(Err(if !message.is_empty() {
+                    message
+                } else if status == sys::kTfLiteApplicationError {
+                    "the graph has dynamic-sized tensors (e.g. string tensors or data-dependent shapes), \
+                 which the XNNPACK delegate does not support"
+                    .to_string()
+                } else {
+                    "XNNPACK failed to prepare part of the graph".to_string()
+                }))
+            }
+            _ => Err(
+                Error::from_tflite("TfLiteInterpreterModifyGraphWithDelegate", message)
+                    .for_model(self.model.origin(), self.model.min_runtime_version()),
+            ),
+        }
+    }
+
+    /// The interpreter options: threads, cancellation, profiler, reporter, custom ops.
+    ///
+    /// # Safety
+    /// Every pointer handed to the options must outlive the interpreter made with them: the
+    /// reporter and profiler are boxed and owned by it, registrations are `'static` or owned
+    /// by it.
+    unsafe fn options(
+        &self,
+        threads: usize,
+        reporter: &Reporter,
+        profiler: Option<&mut Recorder>,
+    ) -> Result<NonNull<sys::TfLiteInterpreterOptions>> {
+        // SAFETY: plain C calls on options created here; pointers as the caller promises.
+        unsafe {
+            let options =
+                NonNull::new(sys::TfLiteInterpreterOptionsCreate()).ok_or(Error::Tflite {
+                    call: "TfLiteInterpreterOptionsCreate",
+                    tflite_message: String::new(),
+                })?;
+            sys::TfLiteInterpreterOptionsSetNumThreads(options.as_ptr(), saturating_i32(threads));
+            // One atomic test per node; lets a CancelHandle stop an invoke between nodes.
+            sys::TfLiteInterpreterOptionsEnableCancellation(options.as_ptr(), true);
+            if let Some(p) = profiler {
+                sys::TfLiteInterpreterOptionsSetTelemetryProfiler(options.as_ptr(), p.table());
+            }
+            sys::TfLiteInterpreterOptionsSetErrorReporter(
+                options.as_ptr(),
+                Some(reporter::report),
+                reporter.as_user_data(),
+            );
+            for r in &self.rust_ops {
+                sys::TfLiteInterpreterOptionsAddRegistrationExternal(options.as_ptr(), r.raw());
+            }
+            for (name, reg, min, max) in &self.custom_ops {
+                sys::TfLiteInterpreterOptionsAddCustomOp(
+                    options.as_ptr(),
+                    name.as_ptr(),
+                    *reg,
+                    *min,
+                    *max,
+                );
+            }
+            Ok(options)
+        }
+    }
+
+    /// Creates the interpreter, its builtin kernels using `threads`, with the external
+    /// delegate applied if any (XNNPACK is applied by the caller).
+    fn create(&self, threads: usize) -> Result<Core> {
+        let reporter = Box::<Reporter>::default();
+        let mut profiler = self
+            .profiling
+            .then(|| Recorder::new(self.rust_ops.iter().map(|r| r.name().to_string()).collect()));
+        // SAFETY: the reporter and profiler are boxed and moved into the core, which deletes
+        // the interpreter before dropping them; registrations are kept by the core.
+        let options = unsafe { self.options(threads, &reporter, profiler.as_deref_mut())? };
+        // The Rust ops' `init` callbacks run inside creation and find their ops here.
+        let creating = custom_op::creating(&self.rust_ops);
+        // SAFETY: valid model and options.
+        let raw = unsafe { sys::TfLiteRsInterpreterCreate(self.model.raw(), options.as_ptr()) };
+        drop(creating);
+        let Some(raw) = NonNull::new(raw) else {
+            // SAFETY: created above, used by no interpreter.
+            unsafe { sys::TfLiteInterpreterOptionsDelete(options.as_ptr()) };
+            return Err(
+                Error::from_tflite("TfLiteInterpreterCreate", reporter.take())
+                    .for_model(self.model.origin(), self.model.min_runtime_version()),
+            );
+        };
+        let mut core = Core {
+            raw,
+            options,
+            reporter,
+            model: self.model.clone(),
+            memory_limit: self.memory_limit,
+            main: Allocation::Needed,
+            signature: Allocation::Needed,
+            cancel: Arc::default(),
+            delegation: Delegation::default(),
+            profiler,
+            custom_ops: self.rust_ops.clone(),
+        };
+        core.cancel.attach(raw);
+        if let Some((ext, _)) = &self.external {
+            apply_external(&mut core, ext)?;
+        }
+        check_io_are_tensors(&core)?;
+        Ok(core)
+    }
+}
+
+/// Applies an external delegate plugin.
+fn apply_external(core: &mut Core, ext: &Arc<ExternalDelegate>) -> Result<()> {
+    core.reporter.clear();
+    // SAFETY: valid interpreter and delegate; the delegate is kept alive by
+    // `core.delegation` until after the interpreter is deleted.
+    let status = unsafe { sys::TfLiteRsInterpreterModifyGraphWithDelegate(core.raw(), ext.raw()) };
+    core.delegation.external = Some(Arc::clone(ext));
+    if status != sys::kTfLiteOk {
+        let mut reason = core.reporter.take();
+        if reason.is_empty() {
+            reason = format!("TFLite could not apply it (status {status})");
+        }
+        return Err(Error::ExternalDelegate {
+            path: ext.path().to_path_buf(),
+            reason,
+        });
+    }
+    Ok(())
+}
+
+/// Applies the plan probe (after every other delegate).
+fn apply_probe(core: &mut Core, rust_ops: &[Arc<Registration>]) -> Result<()> {
+    let mut probe = Probe::new(rust_ops.iter().map(|r| r.name().to_string()).collect());
+    // SAFETY: valid interpreter; the probe is boxed and kept in `core.delegation`, which is
+    // dropped after the interpreter is deleted.
+    let status =
+        unsafe { sys::TfLiteRsInterpreterModifyGraphWithDelegate(core.raw(), probe.raw()) };
+    core.delegation.probe = Some(probe);
+    if status != sys::kTfLiteOk {
+        return Err(Error::Tflite {
+            call: "TfLiteInterpreterModifyGraphWithDelegate",
+            tflite_message: core.reporter.take(),
+        });
+    }
+    Ok(())
+}
+
+/// A corrupt model can list inputs or outputs that are no tensor; TFLite then hands out null
+/// pointers. Refused here, so every later tensor access is to a real tensor.
+fn check_io_are_tensors(core: &Core) -> Result<()> {
+    for side in [Side::Input, Side::Output] {
+        for i in 0..core.count(super::core::Graph::Main, side) {
+            // SAFETY: valid interpreter, index in range.
+            let t = unsafe {
+                match side {
+                    Side::Input => sys::TfLiteInterpreterGetInputTensor(core.raw(), i as i32)
+                        as *const sys::TfLiteTensor,
+                    Side::Output => sys::TfLiteInterpreterGetOutputTensor(core.raw(), i as i32),
+                }
+            };
+            if t.is_null() {
+                return Err(Error::InvalidModel {
+                    origin: core.model.origin().to_string(),
+                    tflite_message: format!("{side} {i} of the main graph refers to no tensor"),
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -29,9 +29,9 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-pub mod compare;
 pub mod custom_op;
 mod delegate;
+mod dtype;
 mod error;
 mod ffi;
 mod interpreter;
@@ -45,6 +45,7 @@ mod tensor;
 pub use delegate::external::ExternalDelegate;
 pub use delegate::probe::PlanNode;
 pub use delegate::xnnpack::XnnpackOptions;
+pub use dtype::{DataType, Element};
 pub use error::{Error, Result, Side};
 pub use ffi::logging;
 pub use half::f16;
@@ -55,7 +56,7 @@ pub use interpreter::signature::SignatureRunner;
 pub use interpreter::Interpreter;
 pub use model::info::{OperatorInfo, SignatureInfo};
 pub use model::Model;
-pub use tensor::dtype::{DataType, Element};
+pub use tensor::compare;
 pub use tensor::quant::{Quantization, QuantizationParams, Quantized};
 pub use tensor::{Tensor, TensorId, TensorInfo, TensorMut};
 /// The raw C API, for what the safe API does not cover yet.

@@ -100,7 +100,7 @@ impl<'a> OpContext<'a> {
             get(i).map(|t| t.name()).unwrap_or_default()
         })
         .map_err(|e| match e {
-            crate::Error::IndexOutOfRange { index, count, .. } => {
+            crate::error::Error::IndexOutOfRange { index, count, .. } => {
                 format!("{side} {index} requested, the node has {count}").into()
             }
             other => other.into(),

@@ -3,8 +3,8 @@
 
 use super::pooling::nhwc;
 use crate::custom_op::{CustomOp, OpContext, OpResult};
+use crate::dtype::DataType;
 use crate::schema::flexbuffer::Options;
-use crate::tensor::dtype::DataType;
 use crate::tensor::Tensor;
 
 /// A float32 tensor of `rank` dimensions.

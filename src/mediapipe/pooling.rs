@@ -2,7 +2,7 @@
 //! convolution with bias.
 
 use crate::custom_op::{CustomOp, OpContext, OpResult};
-use crate::tensor::dtype::DataType;
+use crate::dtype::DataType;
 use crate::tensor::Tensor;
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,5 +1,6 @@
 //! [`Model`]: a verified TFLite flatbuffer, shareable by many interpreters on many threads.
 
+mod describe;
 pub(crate) mod info;
 
 use crate::delegate::weights::{Packing, WeightsCache};
@@ -34,7 +35,7 @@ struct Inner {
     _bytes: Bytes,
     origin: String,
     /// Read from the bytes at load (`None` if a table is out of bounds).
-    description: Option<schema::Description>,
+    description: Option<describe::Description>,
     min_runtime_version: Option<String>,
     /// XNNPACK's packed weights, one cache per packing option set, shared by interpreters.
     weights: Mutex<Vec<(Packing, Arc<WeightsCache>)>>,
@@ -183,7 +184,7 @@ impl Model {
                 let (check, description, min_runtime_version) = with_bytes(&bytes, |b| {
                     (
                         schema::check_graph(b),
-                        schema::describe(b),
+                        describe::describe(b),
                         schema::min_runtime_version(b),
                     )
                 })
@@ -247,7 +248,7 @@ impl Model {
         Some(cache)
     }
 
-    fn description(&self) -> Result<&schema::Description> {
+    fn description(&self) -> Result<&describe::Description> {
         self.inner
             .description
             .as_ref()

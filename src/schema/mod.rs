@@ -1,10 +1,9 @@
 //! The `.tflite` flatbuffer, read without TFLite: a bounds-checked reader ([`Flatbuffer`]) of
 //! the fields TFLite 2.14's C API does not expose without an interpreter (inputs, outputs,
-//! signatures, operators, metadata: [`describe`]), and the load-time rules TFLite assumes
+//! signatures, operators, metadata: read by `model::describe`), and the load-time rules TFLite assumes
 //! of a graph without checking them ([`check_graph`], one function per rule in [`rules`]).
 //! Every read is checked: the bytes may be hostile.
 
-mod describe;
 pub(crate) mod fields;
 // The checked FlexBuffer reader, for the options of TFLite's own custom kernels (and of
 // MediaPipe's ops).
@@ -13,7 +12,6 @@ pub(crate) mod flexbuffer;
 pub(crate) mod ops;
 mod rules;
 
-pub(crate) use describe::{describe, Description};
 use fields::*;
 pub(crate) use rules::check_graph;
 

@@ -2,7 +2,7 @@
 //! [`Interpreter`](crate::Interpreter), [`SignatureRunner`](crate::SignatureRunner) and a custom
 //! op's [`OpContext`](crate::custom_op::OpContext); [`TensorId`] picks one by position or name.
 
-pub(crate) mod dtype;
+pub mod compare;
 mod index;
 #[cfg(feature = "ndarray")]
 mod ndarray;
@@ -12,8 +12,8 @@ mod raw;
 pub use index::TensorId;
 pub(crate) use raw::RawTensor;
 
+use crate::dtype::{DataType, Element};
 use crate::error::{Error, Result};
-use dtype::{DataType, Element};
 use half::f16;
 use quant::{Quantization, QuantizationParams, Quantized};
 use std::marker::PhantomData;

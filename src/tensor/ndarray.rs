@@ -1,7 +1,7 @@
 //! With the `ndarray` feature: tensors as `ndarray` views, and copies from any array.
 
-use super::dtype::Element;
 use super::{Tensor, TensorMut};
+use crate::dtype::Element;
 use crate::error::{Error, Result};
 use ndarray::{ArrayBase, ArrayViewD, ArrayViewMutD, Data, Dimension, IxDyn};
 

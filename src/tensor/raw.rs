@@ -1,9 +1,9 @@
 //! The raw tensor pointer behind [`Tensor`](crate::Tensor) and [`TensorMut`](crate::TensorMut):
 //! every check between TFLite's memory and a Rust slice lives here.
 
-use super::dtype::{DataType, Element};
 use super::quant::{Quantization, QuantizationParams};
 use super::TensorInfo;
+use crate::dtype::{DataType, Element};
 use crate::error::{Error, Result};
 use crate::ffi;
 use tflite_sys as sys;

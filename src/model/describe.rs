@@ -1,9 +1,9 @@
 //! What a model file says about itself: its inputs and outputs, signatures and operators.
 
-use super::fields::*;
-use super::{builtin_code, ops, Flatbuffer};
-use crate::model::info::{OperatorInfo, SignatureInfo};
-use crate::tensor::dtype::DataType;
+use super::info::{OperatorInfo, SignatureInfo};
+use crate::dtype::DataType;
+use crate::schema::fields::*;
+use crate::schema::{builtin_code, ops, Flatbuffer};
 use crate::tensor::quant::{Quantization, QuantizationParams};
 use crate::tensor::TensorInfo;
 

@@ -2,9 +2,11 @@
 //! by name with [`InterpreterBuilder::custom_op`](crate::InterpreterBuilder::custom_op).
 //!
 //! A model converted with `allow_custom_ops`, or made by a tool such as MediaPipe, names
-//! operators TFLite does not have; TFLite then refuses the model unless the application
-//! registers a kernel for each name. Here the kernel is Rust: `init` reads the node's custom
-//! options once, `prepare` checks the inputs and sizes the outputs, `invoke` computes. Tensors
+//! operators TFLite does not have; [`build`](crate::InterpreterBuilder::build) then refuses
+//! the model ([`Error::UnsupportedOp`](crate::Error::UnsupportedOp)) unless the application
+//! registers a kernel for each name and version. Here the kernel is Rust: `init` reads the
+//! node's custom options once, `prepare` checks the inputs and sizes the outputs, `invoke`
+//! computes. Tensors
 //! are reached through an [`OpContext`], typed and bounds-checked like the interpreter's own
 //! views. An `Err` or a panic in any callback becomes an error of the TFLite call that ran it
 //! (`allocate_tensors` or `invoke`) carrying the message; nothing unwinds into C++.

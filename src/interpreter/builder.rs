@@ -233,6 +233,7 @@ impl<'m> InterpreterBuilder<'m> {
         if let Some(e) = &self.rust_op_error {
             return Err(Error::CustomOp(e.clone()));
         }
+        self.custom_ops_are_registered()?;
         let mut core = self.build_delegated()?;
         if self.profiling || self.external.is_some() {
             apply_probe(&mut core, &self.rust_ops)?;
@@ -252,6 +253,54 @@ impl<'m> InterpreterBuilder<'m> {
             }
         }
         Ok(Interpreter { core })
+    }
+
+    /// Refuses a model whose nodes use a custom op no registration provides (by name and
+    /// version: the application's, MediaPipe's, or TFLite's own), whether or not XNNPACK is
+    /// applied: TFLite resolves custom ops when it prepares the nodes, which applying XNNPACK
+    /// does at build and the builtin kernels only at `allocate_tensors`. An external delegate
+    /// may take such nodes itself: with one, TFLite decides, at its first `Prepare`.
+    fn custom_ops_are_registered(&self) -> Result<()> {
+        /// The custom ops TFLite 2.14's own resolver registers (`AddCustom` in
+        /// `tensorflow/lite/core/kernels/register.cc`), each at version 1.
+        const TFLITE_CUSTOM_OPS: [&str; 4] = [
+            "NumericVerify",
+            "Mfcc",
+            "AudioSpectrogram",
+            "TFLite_Detection_PostProcess",
+        ];
+        if self.external.is_some() {
+            return Ok(());
+        }
+        // A model the reader cannot describe is left to TFLite.
+        let Ok(operators) = self.model.operators() else {
+            return Ok(());
+        };
+        let registered = |name: &str, version: i32| {
+            self.rust_ops
+                .iter()
+                .any(|r| r.name() == name && r.version() == version)
+                || self.custom_ops.iter().any(|(n, _, min, max)| {
+                    n.as_bytes() == name.as_bytes() && (*min..=*max).contains(&version)
+                })
+                || (version == 1 && TFLITE_CUSTOM_OPS.contains(&name))
+        };
+        match operators.iter().find(|o| {
+            o.custom && o.nodes > 0 && !o.name.is_empty() && !registered(&o.name, o.version)
+        }) {
+            Some(o) => Err(Error::UnsupportedOp {
+                model: self.model.origin().to_string(),
+                op: o.name.clone(),
+                version: Some(o.version),
+                min_runtime_version: self.model.min_runtime_version(),
+                tflite_message: format!(
+                    "no custom op {} version {} is registered (InterpreterBuilder::custom_op \
+                     registers one)",
+                    o.name, o.version
+                ),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The interpreter with the delegates applied: the plugin if any, then XNNPACK if asked

@@ -180,7 +180,7 @@ impl Model {
         match NonNull::new(raw) {
             Some(raw) => {
                 // One read of the bytes: what TFLite 2.14 assumes of the graph but does not
-                // check (see flatbuffer.rs), and what the model says about itself.
+                // check (see `schema::rules`), and what the model says about itself.
                 let (check, description, min_runtime_version) = with_bytes(&bytes, |b| {
                     (
                         schema::check_graph(b),

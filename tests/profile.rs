@@ -124,6 +124,13 @@ fn a_rust_custom_op_is_attributed_to_rust() {
         (p.nodes[0].op.as_str(), &p.nodes[0].kernel),
         ("TfliteRsTestOp", &Kernel::RustCustomOp)
     );
+    // The plan says the same, from the node's registration.
+    let plan = it.execution_plan().unwrap();
+    assert_eq!(plan.len(), 1);
+    assert_eq!(
+        (plan[0].op.as_str(), &plan[0].kernel),
+        ("TfliteRsTestOp", &Kernel::RustCustomOp)
+    );
     let by_type = p.by_op_type();
     assert_eq!(by_type.len(), 1);
     assert_eq!((by_type[0].nodes, by_type[0].total), (1, p.nodes[0].total));

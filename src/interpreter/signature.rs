@@ -85,6 +85,12 @@ impl<'i> SignatureRunner<'i> {
         let c_key = CString::new(key).map_err(|_| Error::NulByte {
             what: "signature key",
         })?;
+        if let Some(why) = core.model.unusable_signature(key) {
+            return Err(Error::InvalidModel {
+                origin: core.model.origin().to_string(),
+                tflite_message: why.to_string(),
+            });
+        }
         // SAFETY: valid interpreter and C string.
         let raw = unsafe { sys::TfLiteRsInterpreterGetSignatureRunner(core.raw(), c_key.as_ptr()) };
         let raw = NonNull::new(raw).ok_or_else(|| {

@@ -37,6 +37,8 @@ struct Inner {
     /// Read from the bytes at load (`None` if a table is out of bounds).
     description: Option<describe::Description>,
     min_runtime_version: Option<String>,
+    /// The signatures TFLite's runner cannot run safely: (key, why).
+    unusable_signatures: Vec<(String, String)>,
     /// XNNPACK's packed weights, one cache per packing option set, shared by interpreters.
     weights: Mutex<Vec<(Packing, Arc<WeightsCache>)>>,
 }
@@ -181,14 +183,16 @@ impl Model {
             Some(raw) => {
                 // One read of the bytes: what TFLite 2.14 assumes of the graph but does not
                 // check (see `schema::rules`), and what the model says about itself.
-                let (check, description, min_runtime_version) = with_bytes(&bytes, |b| {
-                    (
-                        schema::check_graph(b),
-                        describe::describe(b),
-                        schema::min_runtime_version(b),
-                    )
-                })
-                .unwrap_or((Ok(()), None, None));
+                let (check, description, min_runtime_version, unusable_signatures) =
+                    with_bytes(&bytes, |b| {
+                        (
+                            schema::check_graph(b),
+                            describe::describe(b),
+                            schema::min_runtime_version(b),
+                            schema::unusable_signatures(b),
+                        )
+                    })
+                    .unwrap_or((Ok(()), None, None, Vec::new()));
                 let model = Model {
                     inner: Arc::new(Inner {
                         raw,
@@ -196,6 +200,7 @@ impl Model {
                         origin,
                         description,
                         min_runtime_version,
+                        unusable_signatures,
                         weights: Mutex::default(),
                     }),
                 };
@@ -234,6 +239,15 @@ impl Model {
     /// [`Error::UnsupportedOp`] carries it.
     pub fn min_runtime_version(&self) -> Option<String> {
         self.inner.min_runtime_version.clone()
+    }
+
+    /// Why TFLite's runner cannot run signature `key` safely, if so.
+    pub(crate) fn unusable_signature(&self, key: &str) -> Option<&str> {
+        self.inner
+            .unusable_signatures
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, why)| why.as_str())
     }
 
     /// The weights cache of this model for interpreters packing with `packing`, made on first

@@ -13,7 +13,7 @@ pub(crate) mod ops;
 mod rules;
 
 use fields::*;
-pub(crate) use rules::check_graph;
+pub(crate) use rules::{check_graph, unusable_signatures};
 
 /// A view of a flatbuffer; every accessor returns `None` rather than read out of bounds.
 pub(crate) struct Flatbuffer<'a>(pub(crate) &'a [u8]);

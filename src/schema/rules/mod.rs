@@ -9,10 +9,15 @@
 //!   variables or already-written tensors, custom options TFLite's kernels read unchecked,
 //!   control flow naming subgraphs that do not exist;
 //! - the graph of subgraphs ([`graph`]): no subgraph another runs takes a constant input, and
-//!   none runs itself.
+//!   none runs itself;
+//! - signatures ([`signatures`], checked when a runner is made, not at load): each runs a
+//!   subgraph of the model and names all its inputs and outputs.
 
 mod graph;
 mod operators;
+mod signatures;
+
+pub(crate) use signatures::unusable_signatures;
 mod tensors;
 mod types;
 
@@ -74,6 +79,7 @@ fn out_of_bounds() -> String {
 /// What the rules read of the model as a whole.
 pub(crate) struct ModelTables<'a> {
     pub(crate) fb: &'a Flatbuffer<'a>,
+    pub(crate) root: usize,
     pub(crate) subgraphs: usize,
     pub(crate) n_subgraphs: usize,
     pub(crate) buffers: usize,
@@ -110,6 +116,7 @@ impl<'a> ModelTables<'a> {
             .collect();
         Ok(Some(ModelTables {
             fb,
+            root,
             subgraphs,
             n_subgraphs,
             buffers,

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::ffi;
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CString};
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::Mutex;
@@ -66,9 +66,7 @@ unsafe extern "C" fn report_error(message: *const c_char) {
     }
     let _ = std::panic::catch_unwind(|| {
         // SAFETY: the plugin passes a NUL-terminated message valid during the call.
-        let text = unsafe { CStr::from_ptr(message) }
-            .to_string_lossy()
-            .into_owned();
+        let text = unsafe { ffi::string(message) };
         ffi::lock(&REPORTED).push(text);
     });
 }

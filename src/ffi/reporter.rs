@@ -93,7 +93,5 @@ pub(crate) type VaList = sys::va_list;
 pub(crate) fn last_exception() -> String {
     // SAFETY: returns a NUL-terminated thread-local string, valid until the next guarded call
     // on this thread; it is copied at once.
-    unsafe { CStr::from_ptr(sys::TfLiteRsLastException()) }
-        .to_string_lossy()
-        .into_owned()
+    unsafe { super::string(sys::TfLiteRsLastException()) }
 }

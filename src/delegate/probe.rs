@@ -1,7 +1,8 @@
 //! The execution plan after delegation: which nodes a delegate took and which run on TFLite's
 //! own kernels. The C API does not tell; a do-nothing "probe" delegate applied after the others
 //! reads it in its `Prepare` (TFLite calls it again whenever it re-applies delegates, e.g.
-//! after a resize, so the record stays current).
+//! after a resize, so the record stays current). TFLite applies it to every subgraph, the main
+//! one first: the probe keeps the main graph's plan only (the others are control-flow bodies).
 
 use super::kernel::Kernel;
 use crate::ffi;
@@ -31,6 +32,9 @@ pub(crate) struct Probe {
     plan: Mutex<Option<Vec<PlanNode>>>,
     /// The names of the interpreter's Rust custom ops (their nodes' kernel).
     rust_ops: Vec<String>,
+    /// The main graph's context (its address; 0 until the first `Prepare`, which is the main
+    /// graph's).
+    main: std::sync::atomic::AtomicUsize,
 }
 
 // SAFETY: TFLite calls the probe only from the thread using the interpreter; the plan is behind
@@ -44,6 +48,7 @@ impl Probe {
             delegate: unsafe { sys::TfLiteDelegateCreate() },
             plan: Mutex::new(None),
             rust_ops,
+            main: std::sync::atomic::AtomicUsize::new(0),
         });
         let me: *mut Probe = &mut *p;
         p.delegate.data_ = me.cast();
@@ -73,6 +78,17 @@ unsafe extern "C" fn probe_prepare(
         unsafe {
             let probe = ((*delegate).data_ as *const Probe).as_ref()?;
             let ctx = ctx.as_mut()?;
+            // Another subgraph than the main one: not the plan `execution_plan` reports.
+            let this = ctx as *mut sys::TfLiteContext as usize;
+            let main = probe.main.compare_exchange(
+                0,
+                this,
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+            );
+            if main.is_err_and(|m| m != this) {
+                return Some(());
+            }
             let mut plan: *mut sys::TfLiteIntArray = std::ptr::null_mut();
             if (ctx.GetExecutionPlan?)(ctx, &mut plan) != sys::kTfLiteOk || plan.is_null() {
                 return None;

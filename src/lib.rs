@@ -29,6 +29,20 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+// The rooms, each with one job (a room uses only those listed after it, never the reverse):
+// interpreter/  Interpreter and SignatureRunner on one Core (names, resize, allocate, invoke and
+//               their guards), the builder, cancellation and deadlines, the pool;
+// mediapipe/    MediaPipe's custom ops, handed to the builder as registrations;
+// profile/      per-node profiles, recorded through TFLite's telemetry callbacks;
+// model/        Model (the verified bytes) and what it says about itself;
+// delegate/     XNNPACK, its shared weights cache, external plugins, the plan probe, and the
+//               one vocabulary of which kernel runs a node;
+// custom_op/    custom operators written in Rust;
+// schema/       the bounds-checked flatbuffer reader and the load-time rules, one per function;
+// tensor/       tensor views, raw access, quantization, comparisons;
+// ffi/          the boundary with the native library: shared helpers, error reporter, logging,
+//               the CPU check;
+// error.rs, dtype.rs  the vocabulary everything shares.
 pub mod custom_op;
 mod delegate;
 mod dtype;

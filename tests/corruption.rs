@@ -575,6 +575,14 @@ fn structure_fuzz_findings_are_errors_now() {
         // HASHTABLE_IMPORT read the strings from there (SIGSEGV); constant string tensors are
         // checked as the full verifier does (`check_strings`).
         ("hashtable_string_offsets_past_buffer.tflite", "refused"),
+        // The same hash table's values, shape [3], given the one-string buffer of its default
+        // value (structure fuzzer, AddressSanitizer): HASHTABLE_IMPORT read three strings from a
+        // buffer of one. A constant string tensor holds as many strings as its shape has
+        // elements (`check_strings`).
+        (
+            "hashtable_values_fewer_strings_than_elements.tflite",
+            "refused",
+        ),
         // AudioSpectrogram (a custom operator TFLite registers itself, as Mfcc, NumericVerify
         // and TFLite_Detection_PostProcess) whose FlexBuffer options a byte mutation made
         // point past their end: TFLite's unchecked FlexBuffer reader faulted (SIGSEGV).

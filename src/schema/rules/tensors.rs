@@ -113,8 +113,9 @@ fn sparsity_is_consistent(
 }
 
 /// Kernels read a constant string tensor's offsets unchecked (a hash table imported keys from
-/// past its buffer); handles (resources, variants) are made by the kernels that handle them,
-/// never stored.
+/// past its buffer), and as many strings as its shape has elements (HASHTABLE_IMPORT read 3
+/// values from a buffer of 1); handles (resources, variants) are made by the kernels that
+/// handle them, never stored.
 fn constant_is_storable(m: &ModelTables<'_>, tensor: usize, ty: u8, s: usize, t: usize) -> Verdict {
     let fb = m.fb;
     // (Empty if the buffer lies at an offset past the flatbuffer.)
@@ -125,8 +126,16 @@ fn constant_is_storable(m: &ModelTables<'_>, tensor: usize, ty: u8, s: usize, t:
         .and_then(|b| fb.bytes(b, BUFFER_DATA))
         .unwrap_or_default();
     match ty {
-        TYPE_STRING if !data.is_empty() => check_strings(data)
-            .map_err(|why| format!("constant string tensor {t} of subgraph {s} {why}")),
+        TYPE_STRING if !data.is_empty() => {
+            let shape = fb.words(tensor, TENSOR_SHAPE).ok_or_else(out_of_bounds)?;
+            let elements = shape.iter().try_fold(1usize, |n, &d| {
+                usize::try_from(d as i32)
+                    .ok()
+                    .and_then(|d| n.checked_mul(d))
+            });
+            check_strings(data, elements)
+                .map_err(|why| format!("constant string tensor {t} of subgraph {s} {why}"))
+        }
         TYPE_RESOURCE | TYPE_VARIANT => Err(format!(
             "tensor {t} of subgraph {s} is a constant of type {}",
             type_name(ty)
@@ -287,14 +296,22 @@ fn check_sparsity(
 
 /// Checks a constant string tensor's buffer as TFLite's full verifier does
 /// (`VerifyStringTensorBuffer`), and that its offsets never fall: a count `n`, `n + 1`
-/// offsets from the end of that header to the end of the buffer, then the bytes.
-fn check_strings(data: &[u8]) -> Result<(), String> {
+/// offsets from the end of that header to the end of the buffer, then the bytes; and, which
+/// the verifier does not check, that `n` is the `elements` of the tensor's shape (`None`: a
+/// negative or overflowing shape). Kernels index a string tensor by its shape.
+fn check_strings(data: &[u8], elements: Option<usize>) -> Result<(), String> {
     let word = |k: usize| -> Option<usize> {
         let at = k.checked_mul(4)?;
         let b = data.get(at..at.checked_add(4)?)?;
         Some(u32::from_le_bytes(b.try_into().ok()?) as usize)
     };
     let n = word(0).ok_or("holds no string count")?;
+    if elements != Some(n) {
+        return Err(match elements {
+            Some(e) => format!("holds {n} strings for the {e} elements of its shape"),
+            None => "has a shape with a negative or overflowing dimension".into(),
+        });
+    }
     let header = n
         .checked_add(2)
         .and_then(|h| h.checked_mul(4))

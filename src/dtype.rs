@@ -1,7 +1,7 @@
 //! Tensor element types: [`DataType`] (what a tensor holds) and the sealed [`Element`] trait
 //! (which Rust types can view tensor data).
 
-use crate::sys;
+use tflite_sys as sys;
 
 /// The element type of a tensor, as TFLite declares it (`TfLiteType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,6 +1,6 @@
 //! The one error type of this crate.
 
-use crate::DataType;
+use crate::dtype::DataType;
 use std::path::PathBuf;
 
 /// Which side of the model a tensor is on.

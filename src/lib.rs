@@ -29,45 +29,49 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-mod cancel;
-pub mod compare;
-mod cpu;
+// The rooms, each with one job (a room uses only those listed after it, never the reverse):
+// interpreter/  Interpreter and SignatureRunner on one Core (names, resize, allocate, invoke and
+//               their guards), the builder, cancellation and deadlines, the pool;
+// mediapipe/    MediaPipe's custom ops, handed to the builder as registrations;
+// profile/      per-node profiles, recorded through TFLite's telemetry callbacks;
+// model/        Model (the verified bytes) and what it says about itself;
+// delegate/     XNNPACK, its shared weights cache, external plugins, the plan probe, and the
+//               one vocabulary of which kernel runs a node;
+// custom_op/    custom operators written in Rust;
+// schema/       the bounds-checked flatbuffer reader and the load-time rules, one per function;
+// tensor/       tensor views, raw access, quantization, comparisons;
+// ffi/          the boundary with the native library: shared helpers, error reporter, logging,
+//               the CPU check;
+// error.rs, dtype.rs  the vocabulary everything shares.
 pub mod custom_op;
 mod delegate;
 mod dtype;
 mod error;
-mod external;
-mod flatbuffer;
-#[cfg(feature = "mediapipe")]
-mod flexbuffer;
-mod info;
+mod ffi;
 mod interpreter;
-pub mod logging;
 #[cfg(feature = "mediapipe")]
 pub mod mediapipe;
 mod model;
-mod ops;
-mod plan;
-mod pool;
 pub mod profile;
-mod quant;
-mod reporter;
-mod signature;
+mod schema;
 mod tensor;
 
-pub use cancel::CancelHandle;
-pub use delegate::XnnpackOptions;
+pub use delegate::external::ExternalDelegate;
+pub use delegate::probe::PlanNode;
+pub use delegate::xnnpack::XnnpackOptions;
 pub use dtype::{DataType, Element};
 pub use error::{Error, Result, Side};
-pub use external::ExternalDelegate;
+pub use ffi::logging;
 pub use half::f16;
-pub use info::{OperatorInfo, SignatureInfo};
-pub use interpreter::{Interpreter, InterpreterBuilder, DEFAULT_MEMORY_LIMIT};
+pub use interpreter::builder::{InterpreterBuilder, DEFAULT_MEMORY_LIMIT};
+pub use interpreter::cancel::CancelHandle;
+pub use interpreter::pool::{Pool, Pooled};
+pub use interpreter::signature::SignatureRunner;
+pub use interpreter::Interpreter;
+pub use model::info::{OperatorInfo, SignatureInfo};
 pub use model::Model;
-pub use plan::PlanNode;
-pub use pool::{Pool, Pooled};
-pub use quant::{Quantization, QuantizationParams, Quantized};
-pub use signature::SignatureRunner;
+pub use tensor::compare;
+pub use tensor::quant::{Quantization, QuantizationParams, Quantized};
 pub use tensor::{Tensor, TensorId, TensorInfo, TensorMut};
 /// The raw C API, for what the safe API does not cover yet.
 pub use tflite_sys as sys;

@@ -562,18 +562,14 @@ fn unknown_ops_name_the_op() {
         }
         other => panic!("{other:?}"),
     }
-    // An unknown custom op: TFLite resolves custom ops at Prepare, which applying XNNPACK runs
-    // at build; without a delegate the same error comes from allocate_tensors.
+    // An unknown custom op is refused at build, with XNNPACK or without.
     let model = Model::from_file(model_path("custom_op.tflite")).unwrap();
     for xnnpack in [true, false] {
-        let built = Interpreter::builder(&model).use_xnnpack(xnnpack).build();
-        let outcome = match built {
-            Ok(mut it) if !it.has_delegate() => it.allocate_tensors().map(|_| it),
-            other => other,
-        };
-        match outcome {
+        match Interpreter::builder(&model).use_xnnpack(xnnpack).build() {
             Err(Error::UnsupportedOp {
-                op, version: None, ..
+                op,
+                version: Some(1),
+                ..
             }) => assert_eq!(op, "TfliteRsTestOp"),
             other => panic!("xnnpack {xnnpack}: {other:?}"),
         }
@@ -853,6 +849,41 @@ fn memory_limit_refuses_an_allocation_before_touching_it() {
     it.allocate_tensors().unwrap();
 }
 
+/// A signature runner allocates under the interpreter's memory limit: on the main graph's
+/// subgraph (`serving_default`) every tensor counts, on another (`scale`) its inputs and
+/// outputs; refused, its views have no data and invoke is refused.
+#[test]
+fn a_signature_runner_refuses_tensors_over_the_memory_limit() {
+    let model = Model::from_file(model_path("signatures.tflite")).unwrap();
+    for key in ["serving_default", "scale"] {
+        // Each signature's inputs and outputs alone take 32 bytes or more (f32[4] each).
+        let mut it = Interpreter::builder(&model)
+            .memory_limit(24)
+            .build()
+            .unwrap();
+        let mut run = it.signature_runner(key).unwrap();
+        match run.allocate_tensors() {
+            Err(Error::MemoryLimit {
+                needed, limit: 24, ..
+            }) => assert!(needed > 24, "{key}: {needed}"),
+            other => panic!("{key}: {other:?}"),
+        }
+        assert!(matches!(run.invoke(), Err(Error::NotAllocated)), "{key}");
+        assert!(matches!(
+            run.output(0).and_then(|t| t.data::<f32>()),
+            Err(Error::NotAllocated)
+        ));
+        drop(run);
+        let mut it = Interpreter::builder(&model)
+            .memory_limit(1 << 20)
+            .build()
+            .unwrap();
+        let mut run = it.signature_runner(key).unwrap();
+        run.allocate_tensors().unwrap();
+        run.invoke().unwrap();
+    }
+}
+
 /// Resizing to a shape the model cannot take fails at `allocate_tensors`; with XNNPACK applied
 /// TFLite 2.14 cannot re-apply the delegate after that (the next allocation crashed in its arena
 /// planner, found by the structure-aware fuzzer), so the interpreter says so on every later
@@ -887,6 +918,51 @@ fn failed_allocation_after_resize_is_an_error_not_a_crash() {
         } else {
             again.unwrap();
             it.invoke().unwrap();
+        }
+    }
+}
+
+/// As above, through a signature runner (whose resizes are strict: `dynamic_batch.tflite`'s
+/// batch, 2^30 rows, which FULLY_CONNECTED refuses to prepare): after its allocation failed
+/// with XNNPACK applied, the runner, a new runner and the interpreter itself refuse to
+/// allocate again; without a delegate they recover.
+#[test]
+fn failed_signature_allocation_breaks_the_interpreter_with_a_delegate() {
+    let model = Model::from_file(model_path("dynamic_batch.tflite")).unwrap();
+    for xnnpack in [false, true] {
+        let mut it = Interpreter::builder(&model)
+            .use_xnnpack(xnnpack)
+            .build()
+            .unwrap();
+        let delegated = it.has_delegate();
+        assert_eq!(delegated, xnnpack);
+        let mut run = it.signature_runner("serving_default").unwrap();
+        run.allocate_tensors().unwrap();
+        run.resize_input(0, &[1 << 30, 4]).unwrap();
+        let err = run.allocate_tensors().unwrap_err().to_string();
+        assert!(err.contains("too many elements"), "{err}");
+        run.resize_input(0, &[3, 4]).unwrap();
+        let again = run.allocate_tensors();
+        if delegated {
+            let err = again.unwrap_err().to_string();
+            assert!(err.contains("build a new one"), "{err}");
+            assert!(matches!(run.invoke(), Err(Error::NotAllocated)));
+            drop(run);
+            let mut run = it.signature_runner("serving_default").unwrap();
+            let err = run.allocate_tensors().unwrap_err().to_string();
+            assert!(err.contains("build a new one"), "{err}");
+            drop(run);
+            let err = it.allocate_tensors().unwrap_err().to_string();
+            assert!(err.contains("build a new one"), "{err}");
+        } else {
+            again.unwrap();
+            run.input_mut(0)
+                .and_then(|mut t| t.copy_from_slice(&read_f32(&model_path("dynamic_batch.in.f32"))))
+                .unwrap();
+            run.invoke().unwrap();
+            let want = read_f32(&model_path("dynamic_batch.out.f32"));
+            let got = run.output(0).and_then(|t| t.data::<f32>()).unwrap();
+            common::assert_close("recovered", got, &want, common::Tolerance::Absolute(1e-5));
         }
     }
 }

@@ -173,6 +173,61 @@ fn a_signature_runner_is_cancelled_by_the_interpreter_handle() {
     run.invoke().unwrap();
 }
 
+/// A signature runner has the interpreter's deadlines: a runaway loop (2^31 - 1 iterations of
+/// `counting_loop.tflite`, through its `serving_default` signature) run with
+/// `invoke_with_timeout` returns `DeadlineExceeded` near its deadline, its own handle cancels
+/// it, and the runner stays usable.
+#[test]
+fn a_signature_runner_is_stopped_by_a_deadline_and_its_own_handle() {
+    let model = Model::from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/models/counting_loop.tflite"
+    ))
+    .unwrap();
+    let mut it = Interpreter::builder(&model)
+        .use_xnnpack(false)
+        .build()
+        .unwrap();
+    let mut run = it.signature_runner("serving_default").unwrap();
+    run.allocate_tensors().unwrap();
+    run.input_mut(0).unwrap().copy_from_slice(&[10i32]).unwrap();
+    run.invoke_with_timeout(Duration::from_secs(10)).unwrap();
+    let x = run.output(0).unwrap().data::<f32>().unwrap()[0];
+    assert_eq!(x, 2.0 - 2f32.powi(-9));
+
+    run.input_mut(0)
+        .unwrap()
+        .copy_from_slice(&[i32::MAX])
+        .unwrap();
+    let t = Instant::now();
+    let err = run
+        .invoke_with_timeout(Duration::from_millis(200))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::DeadlineExceeded { timeout } if timeout == Duration::from_millis(200)),
+        "{err}"
+    );
+    if timing_is_meaningful() {
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    }
+
+    let handle = run.cancel_handle();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        handle.cancel();
+    });
+    let result = run.invoke();
+    canceller.join().unwrap();
+    assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+
+    run.input_mut(0).unwrap().copy_from_slice(&[10i32]).unwrap();
+    run.invoke().unwrap();
+    assert_eq!(
+        run.output(0).unwrap().data::<f32>().unwrap()[0],
+        2.0 - 2f32.powi(-9)
+    );
+}
+
 /// One watchdog thread serves every deadline of the process: loops of 2^31 - 1 iterations
 /// (`counting_loop.tflite`) on four threads at once, each with its own deadline, are each stopped near theirs (the shortest first), and a
 /// deadline too far to represent (`Duration::MAX`) is no deadline, not a panic.

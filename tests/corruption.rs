@@ -144,7 +144,11 @@ fn mutate(good: &[u8], case: u64) -> Vec<u8> {
 /// is the point; the expected outcome pins down how far each gets now.
 #[test]
 fn former_crashers_are_errors_now() {
-    let cases: [(&str, u64, &str); 11] = [
+    let cases: [(&str, u64, &str); 12] = [
+        // A signature output without a name: TFLite's runner read past its list of names
+        // (found when the harness began driving signature runners); its runner is refused
+        // now (src/schema/rules/signatures.rs), the interpreter runs.
+        ("tflite-sys/tests/data/conv_dense.tflite", 29, "ran"),
         // XNNPACK's graph fusion called abort(): tflite-sys/vendor/patches/xnnpack/0001 (both mutations
         // also make an operator read a tensor nothing writes: refused at load now).
         ("tflite-sys/tests/data/conv_dense.tflite", 15, "refused"),
@@ -153,7 +157,7 @@ fn former_crashers_are_errors_now() {
         // subgraph's inputs and outputs must be tensors).
         ("tests/models/signatures.tflite", 1233, "refused"),
         // Partitioning indexed with an output nobody computes: tflite-sys/vendor/patches/tensorflow/0003;
-        // now refused at load by our graph check (src/flatbuffer.rs), the patch stays behind it.
+        // now refused at load by our graph check (src/schema/rules/), the patch stays behind it.
         ("tflite-sys/tests/data/add_mul.tflite", 636, "refused"),
         // Missing subgraph vector dereferenced: tflite-sys/vendor/patches/tensorflow/0002.
         (
@@ -277,7 +281,7 @@ fn fuzz_findings_are_errors_now() {
         ("comparison_rank5_broadcast.tflite", "no interpreter"),
         // PACK's output shape leaked by a failing check in Prepare. (The same mutation made a
         // RESHAPE of float32 write int8: refused at load since float kernels must write
-        // float32, src/flatbuffer.rs.)
+        // float32, src/schema/rules/.)
         ("pack_shape_leak.tflite", "refused"),
         // BATCH_MATMUL with a rank-1 input: heap read out of bounds in Prepare (patch 0009;
         // the mutated model also reads a tensor nothing writes, so the graph check refuses it
@@ -292,7 +296,7 @@ fn fuzz_findings_are_errors_now() {
         ("depthwise_conv_huge_stride.tflite", "no interpreter"),
         ("conv_huge_stride.tflite", "no interpreter"),
         // One tensor written by two operators: the arena planner left it unallocated and
-        // FULLY_CONNECTED wrote through a null pointer. Refused at load (src/flatbuffer.rs).
+        // FULLY_CONNECTED wrote through a null pointer. Refused at load (src/schema/rules/).
         ("tensor_with_two_writers.tflite", "refused"),
         // Second round with the compatibility corpus as seeds (tflite-sys/vendor/patches/tensorflow/0013 to 0023):
         // AVERAGE_POOL_2D over a tensor with a zero dimension read its null data pointer;
@@ -312,7 +316,7 @@ fn fuzz_findings_are_errors_now() {
         ("floor_div_rank5_broadcast.tflite", "no interpreter"),
         // a WHILE body or condition returning a tensor nothing writes (null copies and reads
         // in the WHILE kernel), and RESHAPE given a tensor index past the subgraph's tensors:
-        // refused at load by our graph check (src/flatbuffer.rs).
+        // refused at load by our graph check (src/schema/rules/).
         ("while_body_output_unwritten.tflite", "refused"),
         ("while_cond_output_unwritten.tflite", "refused"),
         ("reshape_tensor_index_out_of_range.tflite", "refused"),
@@ -395,7 +399,7 @@ fn structure_fuzz_findings_are_errors_now() {
         ("depthwise_conv_infinite_scale.tflite", "refused"),
         ("depthwise_conv_empty_batch.tflite", "ran"),
         // An input a kernel requires given as -1 (DEQUANTIZE, PAD, WHILE): null dereference in
-        // Prepare; refused at load now (src/flatbuffer.rs, `may_omit_input`).
+        // Prepare; refused at load now (src/schema/rules/operators.rs, `may_omit_input`).
         ("dequantize_missing_input.tflite", "refused"),
         ("pad_missing_input.tflite", "refused"),
         ("control_flow_missing_input.tflite", "refused"),
@@ -506,7 +510,7 @@ fn structure_fuzz_findings_are_errors_now() {
         // structure fuzzer; tensorflow/0066 makes the delegate check the shapes XNNPACK
         // infers), and on the builtin kernel read through null (the same pattern, a second
         // file). Refused at load now: an operator may not write a tensor an earlier operator
-        // read (src/flatbuffer.rs; see `operators_out_of_order_are_refused`).
+        // read (src/schema/rules/; see `operators_out_of_order_are_refused`).
         ("gelu_before_its_input_is_computed.tflite", "refused"),
         ("gelu_before_its_input_null_read.tflite", "refused"),
         // TRANSPOSE with perm [0, 0, 3, 1] in an int8 attention block: for a batch of 2 its
@@ -555,7 +559,7 @@ fn structure_fuzz_findings_are_errors_now() {
         // gives such a tensor no data buffer and the float kernel wrote through null
         // (SIGSEGV in optimized_ops::SoftmaxImpl, XNNPACK on and off). Refused at load: no
         // builtin kernel but the ones that handle them reads or writes a resource, variant
-        // or string (src/flatbuffer.rs, `unhandled_type`).
+        // or string (src/schema/rules/types.rs, `unhandled_type`).
         ("softmax_output_resource.tflite", "refused"),
         // Found by our mutator once it reached the fields it had never drawn (tests/structure.rs,
         // seeded with tests/fuzz_regressions/make_resource_cases.py's models); each crashed
@@ -1013,7 +1017,7 @@ fn output_types_the_kernels_write_are_checked() {
         assert_refused_at_prepare(file, want);
     }
     // The float32 ones are refused at load now, before the kernels' checks: a builtin that
-    // reads float32 and does not convert must write float32 (src/flatbuffer.rs).
+    // reads float32 and does not convert must write float32 (src/schema/rules/).
     for file in [
         "cumsum_int8_output.tflite",
         "segment_sum_int8_output.tflite",
@@ -1180,7 +1184,7 @@ fn xnnpack_leaves_a_depthwise_convolution_with_a_lying_multiplier() {
 /// handle them give them one. Any other builtin kernel reading or writing one does so through
 /// null: SOFTMAX into a RESOURCE output (`softmax_output_resource.tflite`) crashed the process
 /// with XNNPACK on and off, and so did TFLite 2.14.1's own Python runtime. The load-time rule
-/// (src/flatbuffer.rs, `unhandled_type`) names the operator, its op and the tensor; models
+/// (src/schema/rules/types.rs, `unhandled_type`) names the operator, its op and the tensor; models
 /// that use resources as intended (a variable, a hash table; made by
 /// `tests/fuzz_regressions/make_resource_cases.py`, checked against that runtime) still run.
 #[test]
@@ -1277,7 +1281,7 @@ fn tensors_without_data_are_only_for_the_kernels_that_handle_them() {
 }
 
 /// LSH_PROJECTION writes int32 buckets without looking at its output's type: typed INT8, its
-/// output got 4 bytes per element written into 1. Refused at load (src/flatbuffer.rs); the
+/// output got 4 bytes per element written into 1. Refused at load (src/schema/rules/); the
 /// valid model runs and gives what TFLite 2.14.1's own Python runtime gives on a zero input.
 /// Models by `tests/fuzz_regressions/make_resource_cases.py`.
 #[test]

@@ -74,20 +74,21 @@ fn closure_op_computes_and_sees_the_graph() {
 #[test]
 fn unregistered_or_wrong_version_is_an_unsupported_op() {
     let model = test_model();
-    for builder in [
-        Interpreter::builder(&model),
-        Interpreter::builder(&model).custom_op_version("TfliteRsTestOp", 2, op_fn(same_shape, add)),
-        Interpreter::builder(&model).custom_op("OtherOp", op_fn(same_shape, add)),
-    ] {
-        // TFLite resolves custom ops at Prepare: applying XNNPACK runs it at build; without a
-        // delegate the same error comes from allocate_tensors.
-        let outcome = match builder.build() {
-            Ok(mut it) if !it.has_delegate() => it.allocate_tensors().map(|_| it),
-            other => other,
-        };
-        match outcome {
-            Err(Error::UnsupportedOp { op, .. }) => assert_eq!(op, "TfliteRsTestOp"),
-            other => panic!("expected UnsupportedOp, got {other:?}"),
+    // Refused at build, with XNNPACK or without.
+    for xnnpack in [true, false] {
+        for builder in [
+            Interpreter::builder(&model),
+            Interpreter::builder(&model).custom_op_version(
+                "TfliteRsTestOp",
+                2,
+                op_fn(same_shape, add),
+            ),
+            Interpreter::builder(&model).custom_op("OtherOp", op_fn(same_shape, add)),
+        ] {
+            match builder.use_xnnpack(xnnpack).build() {
+                Err(Error::UnsupportedOp { op, .. }) => assert_eq!(op, "TfliteRsTestOp"),
+                other => panic!("xnnpack {xnnpack}: expected UnsupportedOp, got {other:?}"),
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ mod common;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use tflite::profile::Kernel;
 use tflite::{Error, ExternalDelegate, Interpreter, Model};
 
 /// The test plugin, compiled once per test run.
@@ -80,6 +81,10 @@ fn the_plugin_takes_its_nodes_and_its_kernel_runs() {
                 .collect();
             assert_eq!(ours.len(), 1, "{plan:?}");
             assert!(ours[0].delegated);
+            assert_eq!(
+                ours[0].kernel,
+                Kernel::Delegate("TfliteRsTestDelegate".into())
+            );
             // MUL stayed on the CPU: XNNPACK's (it takes what the plugin left) or builtin.
             let cpu = plan
                 .iter()
@@ -91,8 +96,11 @@ fn the_plugin_takes_its_nodes_and_its_kernel_runs() {
                 xnnpack_took_mul,
                 "{plan:?}"
             );
-            if !xnnpack_took_mul {
+            if xnnpack_took_mul {
+                assert_eq!(cpu.kernel, Kernel::Xnnpack);
+            } else {
                 assert_eq!((cpu.op.as_str(), cpu.delegated), ("MUL", false));
+                assert_eq!(cpu.kernel, Kernel::Builtin);
             }
             assert_eq!(
                 run(&mut it),

@@ -124,6 +124,13 @@ fn a_rust_custom_op_is_attributed_to_rust() {
         (p.nodes[0].op.as_str(), &p.nodes[0].kernel),
         ("TfliteRsTestOp", &Kernel::RustCustomOp)
     );
+    // The plan says the same, from the node's registration.
+    let plan = it.execution_plan().unwrap();
+    assert_eq!(plan.len(), 1);
+    assert_eq!(
+        (plan[0].op.as_str(), &plan[0].kernel),
+        ("TfliteRsTestOp", &Kernel::RustCustomOp)
+    );
     let by_type = p.by_op_type();
     assert_eq!(by_type.len(), 1);
     assert_eq!((by_type[0].nodes, by_type[0].total), (1, p.nodes[0].total));
@@ -192,4 +199,54 @@ fn xnnpack_partitions_and_rust_ops_in_one_graph() {
     );
     assert!(kinds.iter().any(|(_, k)| **k == Kernel::Xnnpack), "{p}");
     assert_eq!(p.nodes.len(), it.execution_plan().unwrap().len());
+}
+
+/// The plan is the main graph's, whatever TFLite's control flow runs: `counting_loop.tflite`'s
+/// main graph is one WHILE node (its condition and body, other subgraphs, hold LESS, ADD, MUL),
+/// before and after a resize re-applies the delegates to every subgraph. On the builtin
+/// kernels its profile puts the body's nodes in their own subgraphs. (With XNNPACK, the
+/// operators of a partition XNNPACK took in a body are not placed: XNNPACK reports them
+/// without a subgraph, and the plan is the main graph's.)
+#[test]
+fn the_plan_is_the_main_graphs() {
+    let model = Model::from_file(path("tests/models/counting_loop.tflite")).unwrap();
+    for xnnpack in [false, true] {
+        let mut it = Interpreter::builder(&model)
+            .use_xnnpack(xnnpack)
+            .profiling(true)
+            .build()
+            .unwrap();
+        let ops = |it: &Interpreter| -> Vec<(String, Kernel)> {
+            it.execution_plan()
+                .unwrap()
+                .into_iter()
+                .map(|n| (n.op, n.kernel))
+                .collect()
+        };
+        assert_eq!(
+            ops(&it),
+            [("WHILE".to_string(), Kernel::Builtin)],
+            "{xnnpack}"
+        );
+        it.resize_input(0, &[]).unwrap();
+        it.allocate_tensors().unwrap();
+        assert_eq!(
+            ops(&it),
+            [("WHILE".to_string(), Kernel::Builtin)],
+            "{xnnpack}"
+        );
+        if xnnpack {
+            continue;
+        }
+        it.input_mut(0).unwrap().copy_from_slice(&[3i32]).unwrap();
+        let p = it.profile(1).unwrap();
+        let main: Vec<&str> = p
+            .nodes
+            .iter()
+            .filter(|n| n.subgraph == 0)
+            .map(|n| n.op.as_str())
+            .collect();
+        assert_eq!(main, ["WHILE"], "{p}");
+        assert!(p.nodes.iter().any(|n| n.subgraph > 0), "{p}");
+    }
 }

@@ -2,9 +2,11 @@
 //! [`Interpreter`](crate::Interpreter), [`SignatureRunner`](crate::SignatureRunner) and a custom
 //! op's [`OpContext`](crate::custom_op::OpContext); [`TensorId`] picks one by position or name.
 
+pub mod compare;
 mod index;
 #[cfg(feature = "ndarray")]
 mod ndarray;
+pub(crate) mod quant;
 mod raw;
 
 pub use index::TensorId;
@@ -12,8 +14,8 @@ pub(crate) use raw::RawTensor;
 
 use crate::dtype::{DataType, Element};
 use crate::error::{Error, Result};
-use crate::quant::{Quantization, QuantizationParams};
 use half::f16;
+use quant::{Quantization, QuantizationParams, Quantized};
 use std::marker::PhantomData;
 
 /// What a model says about one of its tensors: an owned snapshot of a [`Tensor`]'s metadata
@@ -264,12 +266,7 @@ impl<'a> TensorMut<'a> {
     }
 }
 
-/// Shape as TFLite's `int` dimensions, if every one fits.
-pub(crate) fn dims_i32(shape: &[usize]) -> Option<Vec<i32>> {
-    shape.iter().map(|d| i32::try_from(*d).ok()).collect()
-}
-
-fn quantize_into<T: crate::Quantized>(
+fn quantize_into<T: Quantized>(
     dst: &mut [T],
     values: &[f32],
     params: impl Fn(usize) -> Result<QuantizationParams>,
@@ -397,7 +394,7 @@ macro_rules! metadata {
 metadata!(Tensor);
 metadata!(TensorMut);
 
-fn dequantize_all<T: crate::Quantized>(
+fn dequantize_all<T: Quantized>(
     q: &[T],
     params: impl Fn(usize) -> Result<QuantizationParams>,
 ) -> Result<Vec<f32>> {

@@ -1,12 +1,12 @@
 //! The raw tensor pointer behind [`Tensor`](crate::Tensor) and [`TensorMut`](crate::TensorMut):
 //! every check between TFLite's memory and a Rust slice lives here.
 
+use super::quant::{Quantization, QuantizationParams};
 use super::TensorInfo;
 use crate::dtype::{DataType, Element};
 use crate::error::{Error, Result};
-use crate::quant::{Quantization, QuantizationParams};
-use crate::sys;
-use std::ffi::CStr;
+use crate::ffi;
+use tflite_sys as sys;
 
 /// A borrowed `TfLiteTensor` pointer; every function here requires that it is valid for the
 /// duration of the call, which its callers (holding the interpreter) guarantee.
@@ -16,14 +16,7 @@ pub(crate) struct RawTensor(pub(crate) *const sys::TfLiteTensor);
 impl RawTensor {
     pub(crate) fn name(self) -> String {
         // SAFETY: valid tensor (type invariant); the name is NUL-terminated or null.
-        unsafe {
-            let p = sys::TfLiteTensorName(self.0);
-            if p.is_null() {
-                String::new()
-            } else {
-                CStr::from_ptr(p).to_string_lossy().into_owned()
-            }
-        }
+        unsafe { ffi::string(sys::TfLiteTensorName(self.0)) }
     }
 
     pub(crate) fn dtype(self) -> DataType {

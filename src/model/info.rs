@@ -1,5 +1,5 @@
 //! What a [`Model`](crate::Model) says about itself beyond its tensors: [`SignatureInfo`] and
-//! [`OperatorInfo`] (read by `flatbuffer.rs`, handed out by `model.rs`).
+//! [`OperatorInfo`] (read by `describe.rs`, handed out by [`Model`](crate::Model)).
 
 use crate::tensor::TensorInfo;
 

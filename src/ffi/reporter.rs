@@ -1,8 +1,8 @@
 //! Captures what TFLite's error reporter prints, so every error carries TFLite's own words.
 
-use crate::sys;
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::Mutex;
+use tflite_sys as sys;
 
 /// Collects the messages of one TFLite object (model creation or one interpreter).
 #[derive(Default)]
@@ -14,7 +14,7 @@ impl Reporter {
     /// Takes every message reported since the last call, joined by newlines, followed by the
     /// text of a C++ exception the last guarded C API call on this thread caught, if any.
     pub(crate) fn take(&self) -> String {
-        let mut m = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+        let mut m = super::lock(&self.messages);
         let exception = last_exception();
         if !exception.is_empty() {
             m.push(exception);
@@ -26,10 +26,7 @@ impl Reporter {
 
     /// Discards stale messages (before a call whose failure we want to explain).
     pub(crate) fn clear(&self) {
-        self.messages
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        super::lock(&self.messages).clear();
     }
 
     /// The pointer TFLite passes back to [`report`] as `user_data`.
@@ -55,11 +52,7 @@ pub(crate) unsafe extern "C" fn report(
         // SAFETY: `user_data` is the `Reporter` registered with this TFLite object, which the
         // owning Rust value keeps alive (boxed, never moved) for as long as TFLite may call us.
         let reporter = unsafe { &*(user_data as *const Reporter) };
-        reporter
-            .messages
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(text);
+        super::lock(&reporter.messages).push(text);
     }));
 }
 
@@ -100,7 +93,5 @@ pub(crate) type VaList = sys::va_list;
 pub(crate) fn last_exception() -> String {
     // SAFETY: returns a NUL-terminated thread-local string, valid until the next guarded call
     // on this thread; it is copied at once.
-    unsafe { CStr::from_ptr(sys::TfLiteRsLastException()) }
-        .to_string_lossy()
-        .into_owned()
+    unsafe { super::string(sys::TfLiteRsLastException()) }
 }

@@ -1,6 +1,7 @@
 //! [`Pool`]: interpreters over one model, shared by many threads (a server's request handlers).
 
 use crate::error::Result;
+use crate::ffi;
 use crate::interpreter::Interpreter;
 use crate::model::Model;
 use std::collections::VecDeque;
@@ -90,7 +91,7 @@ impl Pool {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        ffi::lock(&self.state)
     }
 
     /// An interpreter for the calling thread: an idle one, a new one while fewer than `max`

@@ -10,9 +10,10 @@
 //! usable.
 
 use crate::error::{Error, Result};
-use crate::sys;
+use crate::ffi;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use tflite_sys as sys;
 
 /// What a cancel refers to: the invoke running when it was requested.
 #[derive(Default)]
@@ -40,7 +41,7 @@ unsafe impl Sync for Shared {}
 
 impl Shared {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        ffi::lock(&self.0)
     }
 
     pub(crate) fn attach(&self, raw: std::ptr::NonNull<sys::TfLiteInterpreter>) {
@@ -147,7 +148,7 @@ fn watchdog() -> &'static Watchdog {
 
 impl Watchdog {
     fn lock(&self) -> std::sync::MutexGuard<'_, Armed> {
-        self.armed.lock().unwrap_or_else(|e| e.into_inner())
+        ffi::lock(&self.armed)
     }
 
     fn arm(&self, deadline: Instant, shared: Arc<Shared>, invoke: u64, timeout: Duration) -> u64 {

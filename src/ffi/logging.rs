@@ -23,9 +23,9 @@
 //! TFLite formats its debug (VERBOSE) lines only if the maximum level is `Debug` or finer when
 //! the first model is loaded (TFLite's own filter is set once, then).
 
-use crate::sys;
 use std::ffi::{c_char, c_int, CStr};
 use std::sync::Once;
+use tflite_sys as sys;
 
 /// The target TFLite's lines are logged under.
 pub const TARGET: &str = "tflite";

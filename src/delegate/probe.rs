@@ -1,11 +1,14 @@
 //! The execution plan after delegation: which nodes a delegate took and which run on TFLite's
 //! own kernels. The C API does not tell; a do-nothing "probe" delegate applied after the others
 //! reads it in its `Prepare` (TFLite calls it again whenever it re-applies delegates, e.g.
-//! after a resize, so the record stays current).
+//! after a resize, so the record stays current). TFLite applies it to every subgraph, the main
+//! one first: the probe keeps the main graph's plan only (the others are control-flow bodies).
 
-use crate::sys;
-use std::ffi::CStr;
+use super::kernel::Kernel;
+use crate::ffi;
+use crate::schema::ops;
 use std::sync::Mutex;
+use tflite_sys as sys;
 
 /// One node of the execution plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +21,8 @@ pub struct PlanNode {
     pub op: String,
     /// Whether it is a partition a delegate took.
     pub delegated: bool,
+    /// What runs it.
+    pub kernel: Kernel,
 }
 
 /// The probe: a `TfLiteDelegate` whose data is the plan it last saw. Boxed and owned by the
@@ -25,6 +30,11 @@ pub struct PlanNode {
 pub(crate) struct Probe {
     delegate: sys::TfLiteDelegate,
     plan: Mutex<Option<Vec<PlanNode>>>,
+    /// The names of the interpreter's Rust custom ops (their nodes' kernel).
+    rust_ops: Vec<String>,
+    /// The main graph's context (its address; 0 until the first `Prepare`, which is the main
+    /// graph's).
+    main: std::sync::atomic::AtomicUsize,
 }
 
 // SAFETY: TFLite calls the probe only from the thread using the interpreter; the plan is behind
@@ -32,11 +42,13 @@ pub(crate) struct Probe {
 unsafe impl Send for Probe {}
 
 impl Probe {
-    pub(crate) fn new() -> Box<Probe> {
+    pub(crate) fn new(rust_ops: Vec<String>) -> Box<Probe> {
         let mut p = Box::new(Probe {
             // SAFETY: TfLiteDelegateCreate returns a plain struct with every callback unset.
             delegate: unsafe { sys::TfLiteDelegateCreate() },
             plan: Mutex::new(None),
+            rust_ops,
+            main: std::sync::atomic::AtomicUsize::new(0),
         });
         let me: *mut Probe = &mut *p;
         p.delegate.data_ = me.cast();
@@ -52,7 +64,7 @@ impl Probe {
 
     /// The plan as of the last time TFLite (re)applied the delegates.
     pub(crate) fn plan(&self) -> Option<Vec<PlanNode>> {
-        self.plan.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        ffi::lock(&self.plan).clone()
     }
 }
 
@@ -66,6 +78,17 @@ unsafe extern "C" fn probe_prepare(
         unsafe {
             let probe = ((*delegate).data_ as *const Probe).as_ref()?;
             let ctx = ctx.as_mut()?;
+            // Another subgraph than the main one: not the plan `execution_plan` reports.
+            let this = ctx as *mut sys::TfLiteContext as usize;
+            let main = probe.main.compare_exchange(
+                0,
+                this,
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+            );
+            if main.is_err_and(|m| m != this) {
+                return Some(());
+            }
             let mut plan: *mut sys::TfLiteIntArray = std::ptr::null_mut();
             if (ctx.GetExecutionPlan?)(ctx, &mut plan) != sys::kTfLiteOk || plan.is_null() {
                 return None;
@@ -82,23 +105,23 @@ unsafe extern "C" fn probe_prepare(
                 {
                     return None;
                 }
-                let custom = (!(*reg).custom_name.is_null()).then(|| {
-                    CStr::from_ptr((*reg).custom_name)
-                        .to_string_lossy()
-                        .into_owned()
-                });
-                let op = match custom {
-                    Some(name) => name,
-                    None => crate::ops::builtin_name((*reg).builtin_code),
+                let named = !(*reg).custom_name.is_null();
+                let op = if named {
+                    ffi::string((*reg).custom_name)
+                } else {
+                    ops::builtin_name((*reg).builtin_code)
                 };
+                let delegated = (*reg).builtin_code == sys::kTfLiteBuiltinDelegate as i32
+                    || !(*node).delegate.is_null();
+                let custom = (*reg).builtin_code == sys::kTfLiteBuiltinCustom as i32;
                 nodes.push(PlanNode {
                     index: id.max(0) as usize,
+                    kernel: Kernel::of(&op, delegated, custom, &probe.rust_ops),
                     op,
-                    delegated: (*reg).builtin_code == sys::kTfLiteBuiltinDelegate as i32
-                        || !(*node).delegate.is_null(),
+                    delegated,
                 });
             }
-            *probe.plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(nodes);
+            *ffi::lock(&probe.plan) = Some(nodes);
             Some(())
         }
     });

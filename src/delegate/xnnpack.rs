@@ -1,9 +1,12 @@
-//! Delegates: today the XNNPACK CPU delegate.
+//! The XNNPACK CPU delegate: its options and the owned delegate.
 
+use super::weights::{Packing, WeightsCache};
 use crate::error::{Error, Result};
-use crate::sys;
+#[cfg(feature = "xnnpack")]
+use crate::ffi;
 #[cfg(feature = "xnnpack")]
 use std::ptr::NonNull;
+use tflite_sys as sys;
 
 /// Options of the XNNPACK delegate (see [`InterpreterBuilder::xnnpack`](crate::InterpreterBuilder)).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +103,7 @@ impl XnnpackOptions {
 /// `pthread_once`, and the first weights cache stores the system page size in a plain global.
 /// Once both have happened here, later calls only read them.
 #[cfg(feature = "xnnpack")]
-fn xnnpack_initialized() {
+pub(crate) fn xnnpack_initialized() {
     static INIT: std::sync::Once = std::sync::Once::new();
     // SAFETY: plain C calls: initialization with the default allocator (its status is not
     // needed here: the delegate and the cache call it again and report a failure themselves),
@@ -131,8 +134,7 @@ impl Delegate {
         // SAFETY: plain C calls; the options struct is read during the call only.
         unsafe {
             let mut opts = sys::TfLiteXNNPackDelegateOptionsDefault();
-            opts.num_threads =
-                i32::try_from(o.num_threads.unwrap_or(default_threads).max(1)).unwrap_or(i32::MAX);
+            opts.num_threads = ffi::saturating_i32(o.num_threads.unwrap_or(default_threads).max(1));
             let mut flags = opts.flags
                 & !(sys::TFLITE_XNNPACK_DELEGATE_FLAG_QS8
                     | sys::TFLITE_XNNPACK_DELEGATE_FLAG_QU8
@@ -152,7 +154,7 @@ impl Delegate {
             }
             opts.flags = flags;
             if let Some(cache) = cache {
-                opts.weights_cache = cache.raw.as_ptr();
+                opts.weights_cache = cache.raw();
             }
             NonNull::new(sys::TfLiteXNNPackDelegateCreate(&opts))
                 .map(Delegate::Xnnpack)
@@ -192,95 +194,6 @@ impl Drop for Delegate {
             // interpreter using it (the interpreter's Drop deletes itself first).
             #[cfg(feature = "xnnpack")]
             Delegate::Xnnpack(p) => unsafe { sys::TfLiteXNNPackDelegateDelete(p.as_ptr()) },
-        }
-    }
-}
-
-/// The options packed weights depend on: `(qs8, qu8, force_fp16, dynamic_range)`.
-pub(crate) type Packing = (bool, bool, bool, bool);
-
-/// XNNPACK's packed-weights cache, shared by the interpreters of one model.
-///
-/// Interpreters built while it is open pack their weights into it (XNNPACK finds identical
-/// weights already there and keeps one copy). XNNPACK runs nothing from an open cache, so the
-/// first invoke of any interpreter using it soft-finalizes it; interpreters built after that
-/// only look their weights up (packing into a scratch area the finalization reserved).
-/// Builds hold `open` for reading while they insert, finalization holds it for writing.
-pub(crate) struct WeightsCache {
-    #[cfg(feature = "xnnpack")]
-    raw: NonNull<sys::TfLiteXNNPackDelegateWeightsCache>,
-    /// `true` once finalized.
-    open: std::sync::RwLock<bool>,
-    finalized: std::sync::atomic::AtomicBool,
-}
-
-// SAFETY: XNNPACK's weights cache guards insertions and look-ups with its own mutex; its
-// finalization, which does not take that mutex, runs under our write lock, which excludes the
-// builds that insert (they hold the read lock); it is deleted once no interpreter or model
-// holds it.
-unsafe impl Send for WeightsCache {}
-// SAFETY: as above.
-unsafe impl Sync for WeightsCache {}
-
-impl WeightsCache {
-    /// A new, open cache (`None` without XNNPACK, or if XNNPACK cannot make one).
-    pub(crate) fn new() -> Option<WeightsCache> {
-        #[cfg(feature = "xnnpack")]
-        {
-            xnnpack_initialized();
-            // SAFETY: plain constructor; null on failure.
-            let raw = NonNull::new(unsafe { sys::TfLiteXNNPackDelegateWeightsCacheCreate() })?;
-            Some(WeightsCache {
-                raw,
-                open: std::sync::RwLock::new(false),
-                finalized: std::sync::atomic::AtomicBool::new(false),
-            })
-        }
-        #[cfg(not(feature = "xnnpack"))]
-        None
-    }
-
-    /// Runs `build` (which applies a delegate using this cache) with insertions allowed if the
-    /// cache is still open.
-    pub(crate) fn building<R>(&self, build: impl FnOnce() -> R) -> R {
-        let guard = self.open.read().unwrap_or_else(|e| e.into_inner());
-        let r = build();
-        drop(guard);
-        r
-    }
-
-    /// Finalizes the cache if it is still open (before an interpreter using it runs). `false`
-    /// if XNNPACK refused (the invoke then fails with XNNPACK's message).
-    pub(crate) fn ensure_finalized(&self) -> bool {
-        use std::sync::atomic::Ordering;
-        if self.finalized.load(Ordering::Acquire) {
-            return true;
-        }
-        let mut done = self.open.write().unwrap_or_else(|e| e.into_inner());
-        if !*done {
-            #[cfg(feature = "xnnpack")]
-            // SAFETY: valid cache; the write lock excludes every insertion.
-            let ok =
-                unsafe { sys::TfLiteXNNPackDelegateWeightsCacheFinalizeSoft(self.raw.as_ptr()) };
-            #[cfg(not(feature = "xnnpack"))]
-            let ok = false;
-            if !ok {
-                return false;
-            }
-            *done = true;
-            self.finalized.store(true, Ordering::Release);
-        }
-        true
-    }
-}
-
-impl Drop for WeightsCache {
-    fn drop(&mut self) {
-        // SAFETY: created by TfLiteXNNPackDelegateWeightsCacheCreate, deleted once, after every
-        // interpreter (and so every XNNPACK runtime) using it: each holds an `Arc` to it.
-        #[cfg(feature = "xnnpack")]
-        unsafe {
-            sys::TfLiteXNNPackDelegateWeightsCacheDelete(self.raw.as_ptr())
         }
     }
 }

@@ -42,7 +42,7 @@ mod sealed {
 }
 
 /// Integer types TFLite quantizes to: `u8`, `i8`, `i16`.
-pub trait Quantized: sealed::Sealed + crate::Element {
+pub trait Quantized: sealed::Sealed + crate::dtype::Element {
     /// The smallest value.
     const MIN: i32;
     /// The largest value.

@@ -3,8 +3,8 @@
 //! and running them on an older CPU would stop the process with an illegal instruction.
 
 #[cfg(target_arch = "x86_64")]
-use crate::Error;
-use crate::Result;
+use crate::error::Error;
+use crate::error::Result;
 
 /// The features of x86-64-v2 that `is_x86_feature_detected!` can name.
 #[cfg(target_arch = "x86_64")]

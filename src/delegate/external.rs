@@ -4,11 +4,12 @@
 //! [`InterpreterBuilder::external_delegate`](crate::InterpreterBuilder::external_delegate).
 
 use crate::error::{Error, Result};
-use crate::sys;
-use std::ffi::{c_char, CStr, CString};
+use crate::ffi;
+use std::ffi::{c_char, CString};
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::Mutex;
+use tflite_sys as sys;
 
 type Create = unsafe extern "C" fn(
     keys: *mut *mut c_char,
@@ -65,13 +66,8 @@ unsafe extern "C" fn report_error(message: *const c_char) {
     }
     let _ = std::panic::catch_unwind(|| {
         // SAFETY: the plugin passes a NUL-terminated message valid during the call.
-        let text = unsafe { CStr::from_ptr(message) }
-            .to_string_lossy()
-            .into_owned();
-        REPORTED
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(text);
+        let text = unsafe { ffi::string(message) };
+        ffi::lock(&REPORTED).push(text);
     });
 }
 
@@ -116,8 +112,8 @@ impl ExternalDelegate {
         // One plugin call at a time: the messages a plugin reports go to one global list
         // (the callback has no context argument), so two loads on two threads took each
         // other's messages (seen as a flaky test under qemu).
-        let _one_at_a_time = LOADING.lock().unwrap_or_else(|e| e.into_inner());
-        REPORTED.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let _one_at_a_time = ffi::lock(&LOADING);
+        ffi::lock(&REPORTED).clear();
         // SAFETY: arrays of `options.len()` NUL-terminated strings, alive during the call (the
         // plugin copies what it keeps); `report_error` is a plain function.
         let raw = unsafe {
@@ -128,7 +124,7 @@ impl ExternalDelegate {
                 Some(report_error),
             )
         };
-        let messages = std::mem::take(&mut *REPORTED.lock().unwrap_or_else(|e| e.into_inner()));
+        let messages = std::mem::take(&mut *ffi::lock(&REPORTED));
         let raw = NonNull::new(raw).ok_or_else(|| {
             fail(if messages.is_empty() {
                 "tflite_plugin_create_delegate returned no delegate".into()

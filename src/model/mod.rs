@@ -1,16 +1,20 @@
 //! [`Model`]: a verified TFLite flatbuffer, shareable by many interpreters on many threads.
 
-use crate::delegate::{Packing, WeightsCache};
+mod describe;
+pub(crate) mod info;
+
+use crate::delegate::weights::{Packing, WeightsCache};
 use crate::error::{Error, Result};
-use crate::flatbuffer;
-use crate::info::{OperatorInfo, SignatureInfo};
-use crate::reporter::{self, Reporter};
-use crate::sys;
+use crate::ffi::reporter::{self, Reporter};
+use crate::ffi::{self, cpu, logging};
+use crate::schema;
 use crate::tensor::TensorInfo;
+use info::{OperatorInfo, SignatureInfo};
 use std::ffi::{c_void, CString};
 use std::path::Path;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
+use tflite_sys as sys;
 
 /// Where a model's bytes live. TFLite does not copy them: they must outlive the `TfLiteModel`
 /// and every interpreter made from it, which holding them here (behind an `Arc`) guarantees.
@@ -31,8 +35,10 @@ struct Inner {
     _bytes: Bytes,
     origin: String,
     /// Read from the bytes at load (`None` if a table is out of bounds).
-    description: Option<flatbuffer::Description>,
+    description: Option<describe::Description>,
     min_runtime_version: Option<String>,
+    /// The signatures TFLite's runner cannot run safely: (key, why).
+    unusable_signatures: Vec<(String, String)>,
     /// XNNPACK's packed weights, one cache per packing option set, shared by interpreters.
     weights: Mutex<Vec<(Packing, Arc<WeightsCache>)>>,
 }
@@ -91,8 +97,8 @@ impl Model {
         }
         let c_path = CString::new(path.as_os_str().as_encoded_bytes())
             .map_err(|_| Error::NulByte { what: "model path" })?;
-        crate::cpu::check()?;
-        crate::logging::install();
+        cpu::check()?;
+        logging::install();
         let reporter = Reporter::default();
         // SAFETY: `c_path` is a valid C string; the reporter outlives the call, and TFLite uses
         // it only during the call (the C API's model reporter is local to model creation).
@@ -151,8 +157,8 @@ impl Model {
                 tflite_message: "the model is empty (0 bytes)".into(),
             });
         }
-        crate::cpu::check()?;
-        crate::logging::install();
+        cpu::check()?;
+        logging::install();
         let reporter = Reporter::default();
         // SAFETY: `ptr..ptr+len` is readable and stays alive (owned by `keep`, stored in the
         // model) until TfLiteModelDelete; the reporter is only used during this call.
@@ -176,15 +182,17 @@ impl Model {
         match NonNull::new(raw) {
             Some(raw) => {
                 // One read of the bytes: what TFLite 2.14 assumes of the graph but does not
-                // check (see flatbuffer.rs), and what the model says about itself.
-                let (check, description, min_runtime_version) = with_bytes(&bytes, |b| {
-                    (
-                        flatbuffer::check_graph(b),
-                        flatbuffer::describe(b),
-                        flatbuffer::min_runtime_version(b),
-                    )
-                })
-                .unwrap_or((Ok(()), None, None));
+                // check (see `schema::rules`), and what the model says about itself.
+                let (check, description, min_runtime_version, unusable_signatures) =
+                    with_bytes(&bytes, |b| {
+                        (
+                            schema::check_graph(b),
+                            describe::describe(b),
+                            schema::min_runtime_version(b),
+                            schema::unusable_signatures(b),
+                        )
+                    })
+                    .unwrap_or((Ok(()), None, None, Vec::new()));
                 let model = Model {
                     inner: Arc::new(Inner {
                         raw,
@@ -192,6 +200,7 @@ impl Model {
                         origin,
                         description,
                         min_runtime_version,
+                        unusable_signatures,
                         weights: Mutex::default(),
                     }),
                 };
@@ -232,10 +241,19 @@ impl Model {
         self.inner.min_runtime_version.clone()
     }
 
+    /// Why TFLite's runner cannot run signature `key` safely, if so.
+    pub(crate) fn unusable_signature(&self, key: &str) -> Option<&str> {
+        self.inner
+            .unusable_signatures
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, why)| why.as_str())
+    }
+
     /// The weights cache of this model for interpreters packing with `packing`, made on first
     /// use (`None` if XNNPACK cannot make one).
     pub(crate) fn weights_cache(&self, packing: Packing) -> Option<Arc<WeightsCache>> {
-        let mut caches = self.inner.weights.lock().unwrap_or_else(|e| e.into_inner());
+        let mut caches = ffi::lock(&self.inner.weights);
         if let Some((_, c)) = caches.iter().find(|(p, _)| *p == packing) {
             return Some(Arc::clone(c));
         }
@@ -244,7 +262,7 @@ impl Model {
         Some(cache)
     }
 
-    fn description(&self) -> Result<&flatbuffer::Description> {
+    fn description(&self) -> Result<&describe::Description> {
         self.inner
             .description
             .as_ref()

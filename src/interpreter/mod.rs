@@ -110,7 +110,8 @@ impl Interpreter {
     }
 
     /// Whether XNNPACK runs from the model's shared packed weights (see
-    /// [`XnnpackOptions::share_weights`]) rather than its own copy.
+    /// [`XnnpackOptions::share_weights`](crate::XnnpackOptions::share_weights)) rather than its
+    /// own copy.
     pub fn shares_weights(&self) -> bool {
         self.core.delegation.weights().is_some()
     }
